@@ -39,6 +39,9 @@ class SpecSchemaView:
             return None
         f = e.field(name)
         if f is not None:
+            if f.is_relation and (f.to is None or f.to.name not in self._entities):
+                # Already reported as an unknown entity (K310); type it Unknown so it does not cascade.
+                return FieldInfo(f.name, "scalar", scalar="unknown", nullable=True)
             return field_info(f)
         c = e.computed_field(name)
         if c is not None:
@@ -58,6 +61,16 @@ def field_info(f: Field) -> FieldInfo:
     return FieldInfo(f.name, "scalar", scalar=f.type, enum_values=f.values, nullable=not f.required)
 
 
+# Used when the expression checker has no more specific advice for an error.
+_DEFAULT_HINTS = {
+    "K501": "see the expression syntax in docs/spec-language.md#expressions",
+    "K502": "both sides of an operator need compatible types; see docs/spec-language.md#expressions",
+    "K503": "paths start at `user`, `record` or `input` and follow declared fields",
+    "K504": "see which names each kind of rule can use in docs/spec-language.md#expressions",
+    "K505": "write a comparison, e.g. `record.status == 'done'`",
+}
+
+
 class _ExpressionChecker:
     def __init__(self, ctx: CheckContext) -> None:
         self.ctx = ctx
@@ -69,14 +82,18 @@ class _ExpressionChecker:
         """Type of the expression, or None if it did not parse/check cleanly."""
         tree, errors = parse(expr.text)
         for err in errors:
-            self.ctx.report_span(err.code, err.message, expr.pointer, err.start, err.end, err.hint)
+            self._report(expr, err)
         if tree is None:
             return None
         self.string_literals.update(_string_literals(tree))
         t, errors, _types = typecheck(tree, self.view, context, expected)
         for err in errors:
-            self.ctx.report_span(err.code, err.message, expr.pointer, err.start, err.end, err.hint)
+            self._report(expr, err)
         return None if errors else t
+
+    def _report(self, expr: Expression, err) -> None:
+        hint = err.hint or _DEFAULT_HINTS.get(err.code)
+        self.ctx.report_span(err.code, err.message, expr.pointer, err.start, err.end, hint)
 
     def rules(self, rules: RuleSet | None, context: Context) -> None:
         if rules is None:
