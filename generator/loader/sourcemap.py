@@ -85,7 +85,7 @@ class SourceMap:
         if text is None:
             return span
         start = max(0, min(start, len(text)))
-        end = max(start + 1, end)
+        end = max(start + 1, min(end, len(text)))
         if found.source is None:
             if found.style in (None, "'", '"') and span.end_line in (None, span.line):
                 offset = 0 if found.style is None else 1
@@ -94,8 +94,8 @@ class SourceMap:
         offsets = _align(found.source, text, found.style)
         if offsets is None or start >= len(text):
             return span
-        first = offsets[start]
-        last = offsets[min(end, len(text)) - 1] + 1
+        first = offsets[start][0]
+        last = max(first + 1, offsets[min(end, len(text)) - 1][1])
         line, col = _position(found.source, first, span)
         end_line, end_col = _position(found.source, last, span)
         return Span(span.file, line, col, end_line, end_col)
@@ -104,21 +104,23 @@ class SourceMap:
         self.nodes.update(other.nodes)
 
 
-def _align(source: str, text: str, style: str | None) -> list[int] | None:
-    """For each character of ``text``, its offset in ``source`` (None if they do not line up).
+def _align(source: str, text: str, style: str | None) -> list[tuple[int, int]] | None:
+    """For each character of ``text``, the ``source`` offsets (start, stop) it was read from.
 
-    Walks both strings together: characters that produce nothing in ``text``
-    (quotes, block headers, indentation, folded line breaks) are skipped, and
-    escapes (``\\n``, ``''``) map to their first source character.
+    Walks both strings together: source characters that produce nothing in
+    ``text`` (quotes, block header, indentation, folded line breaks) are
+    skipped, and an escape (``\\n``, ``''``) maps to all of its characters.
+    Characters the trimmed source no longer holds (a block scalar's final line
+    break) map to its end. None when the two do not line up.
     """
     if style in ("|", ">"):
-        header_end = source.find("\n")
-        if header_end < 0:
+        breaks = [i for i in (source.find("\n"), source.find("\r")) if i >= 0]
+        if not breaks:
             return None
-        pos = header_end + 1
+        pos = min(breaks) + 1
     else:
         pos = 1 if style in ("'", '"') else 0
-    out: list[int] = []
+    out: list[tuple[int, int]] = []
     size = len(source)
     for ch in text:
         while pos < size:
@@ -128,18 +130,22 @@ def _align(source: str, text: str, style: str | None) -> list[int] | None:
                     pos += 2
                     continue
                 break
-            if here == ch:
+            if here == ch or (here in "\r\n" and ch in " \n"):  # a folded line break reads as a space
                 break
             pos += 1
         if pos >= size:
-            return None
-        out.append(pos)
+            if not ch.isspace():
+                return None
+            out.append((size, size))
+            continue
+        begin = pos
         if style == '"' and source[pos] == "\\":
             pos += {"x": 4, "u": 6, "U": 10}.get(source[pos + 1 : pos + 2], 2)
-        elif style == "'" and ch == "'" and source.startswith("\'\'", pos):
+        elif style == "'" and ch == "'" and source.startswith("''", pos):
             pos += 2
         else:
             pos += 1
+        out.append((begin, pos))
     return out
 
 
