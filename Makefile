@@ -25,3 +25,6 @@ schema: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache
+
+bench: $(STAMP)
+	$(BIN)/python bench/validate_bench.py
