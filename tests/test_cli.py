@@ -130,3 +130,21 @@ def test_spec_files_reference_the_shipped_schema():
         assert first.startswith("# yaml-language-server: $schema=")
         target = (spec_file.parent / first.split("$schema=")[1]).resolve()
         assert target == (REPO / "generator/schema/keel-spec.schema.json").resolve(), spec_file
+
+
+def test_a_50_mb_spec_is_refused_quickly_with_a_diagnostic(tmp_path):
+    with open(tmp_path / "keel.yaml", "wb") as f:
+        f.truncate(50 * 1024 * 1024)  # sparse: a 50 MB size without writing 50 MB
+    proc = run_keel("validate", "--format", "json", str(tmp_path))
+    assert proc.returncode == 1
+    [d] = json.loads(proc.stdout)["diagnostics"]
+    assert d["code"] == "K105" and d["hint"]
+
+
+def test_python_tags_run_no_code(tmp_path):
+    marker = tmp_path / "pwned"
+    (tmp_path / "keel.yaml").write_text(f"keel: !!python/object/apply:os.system ['touch {marker}']\n")
+    proc = run_keel("validate", "--format", "json", str(tmp_path))
+    assert proc.returncode == 1
+    assert [d["code"] for d in json.loads(proc.stdout)["diagnostics"]] == ["K103"]
+    assert not marker.exists()

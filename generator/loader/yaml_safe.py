@@ -40,12 +40,17 @@ def load_yaml_bytes(data: bytes, file: str, pointer_prefix: str = "") -> tuple[o
     return value, smap, builder.diags
 
 
+_SYNTAX_HINT = ("check the indentation, quotes and brackets at and just before this point; "
+                "a value containing `: ` or starting with `{`, `[`, `*`, `&` or `!` must be quoted")
+
+
 def load_yaml_file(path: Path, file: str, pointer_prefix: str = "") -> tuple[object | None, SourceMap, list[Diagnostic]]:
     """Like ``load_yaml_bytes`` for a file; its size is checked (stat) before a byte is read."""
     try:
         info = os.stat(path)
         if not stat.S_ISREG(info.st_mode):
-            return None, SourceMap(), [Diagnostic("K115", f"cannot read {file}: not a regular file", None)]
+            return None, SourceMap(), [Diagnostic("K115", f"cannot read {file}: not a regular file", None,
+                                                  hint="pass a spec directory containing keel.yaml, or a .yaml file")]
         if info.st_size > MAX_BYTES:
             return None, SourceMap(), [too_large(info.st_size, file)]
         with open(path, "rb") as handle:
@@ -72,7 +77,7 @@ def _run(builder: Builder) -> object | None:
         _syntax_error(builder, exc)
         return None
     except yaml.YAMLError as exc:  # a reader error has no mark; textcheck rejects what causes one
-        builder.report("K101", f"YAML error: {exc}", Span(builder.file, 1, 1), None)
+        builder.report("K101", f"YAML error: {exc}", Span(builder.file, 1, 1), None, hint=_SYNTAX_HINT)
         return None
     finally:
         loader.dispose()
@@ -107,7 +112,8 @@ def _syntax_error(builder: Builder, exc: yaml.MarkedYAMLError) -> None:
         builder.report("K114", f"tab character where YAML expects spaces: {problem}", builder.span(tab, tab + 1),
                        None, hint="indent with spaces")
     else:
-        builder.report("K101", f"YAML syntax error: {problem}", builder.span(index, index + 1), None)
+        builder.report("K101", f"YAML syntax error: {problem}", builder.span(index, index + 1), None,
+                       hint=_SYNTAX_HINT)
 
 
 def _tab_near(text: str, index: int) -> int | None:

@@ -166,9 +166,7 @@ def _translate(error: Any, source_map: SourceMap) -> list[Diagnostic]:
     if validator == "type":
         expected = _describe_types(schema)
         text = _quoted(source_map, pointer, value)
-        hint = None
-        if isinstance(schema.get("type"), str) and schema["type"] == "string" and not isinstance(value, (dict, list)):
-            hint = f'quote it: "{text}" (YAML reads it as {json.dumps(value)})'
+        hint = _type_hint(schema, value, text)
         return [_diag("K203", f"expected {expected}, found {_kind(value)} `{text}`", source_map, pointer, hint=hint)]
 
     if validator in ("enum", "const"):
@@ -180,7 +178,7 @@ def _translate(error: Any, source_map: SourceMap) -> list[Diagnostic]:
 
     if validator in ("minItems", "maxItems", "uniqueItems", "minProperties", "maxProperties"):
         return [_diag("K206", _size_message(validator, error.validator_value, value), source_map, pointer,
-                      hint=_size_hint(schema, validator))]
+                      hint=_size_hint(schema, validator, error.validator_value))]
 
     if validator == "pattern" and schema is _resolve({"$ref": "#/$defs/field_shorthand"}):
         types = [t for t in schema["pattern"].strip("^()$\\?").split("|")]
@@ -189,7 +187,7 @@ def _translate(error: Any, source_map: SourceMap) -> list[Diagnostic]:
 
     # minimum, maximum, minLength, pattern, not, ...
     return [_diag("K205", _range_message(validator, error.validator_value, value, source_map, pointer),
-                  source_map, pointer)]
+                  source_map, pointer, hint=_range_hint(validator, error.validator_value, schema))]
 
 
 def _translate_alternatives(error: Any, source_map: SourceMap, pointer: str) -> list[Diagnostic]:
@@ -246,13 +244,46 @@ def _size_message(validator: str, limit: Any, value: Any) -> str:
     }[validator]
 
 
-def _size_hint(schema: dict, validator: str) -> str | None:
+def _size_hint(schema: dict, validator: str, limit: Any) -> str:
     props = schema.get("properties", {})
     if validator == "maxProperties" and set(props) == {"set", "add", "remove"}:
         return "an effect does one thing: split it into several list items (`- set: ...`, `- add: ...`)"
     if validator == "uniqueItems":
         return "remove the repeated item"
-    return None
+    if validator in ("minItems", "minProperties"):
+        return f"add at least {limit}" + (f": {schema['description']}" if "description" in schema else "")
+    return f"remove entries to keep at most {limit}"
+
+
+def _type_hint(schema: dict, value: Any, text: str) -> str | None:
+    expected = schema.get("type")
+    if expected == "string" and not isinstance(value, (dict, list)):
+        return f'quote it: "{text}" (YAML reads it as {json.dumps(value)})'
+    if isinstance(value, str) and expected in ("integer", "number"):
+        try:
+            float(value)
+        except ValueError:
+            return "write a number"
+        return f"remove the quotes: {value}"
+    if isinstance(value, str) and expected == "boolean":
+        return "write true or false, without quotes"
+    if "description" in schema:
+        return schema["description"]
+    return "see docs/spec-language.md for the shape this key takes"
+
+
+def _range_hint(validator: str, limit: Any, schema: dict) -> str:
+    if validator == "minimum":
+        return f"use {limit} or more"
+    if validator == "maximum":
+        return f"use {limit} or less"
+    if validator == "minLength":
+        return "write a value, or remove the key"
+    if validator == "maxLength":
+        return f"shorten it to {limit} characters"
+    if "description" in schema:
+        return schema["description"]
+    return "see docs/spec-language.md for the values this key takes"
 
 
 def _range_message(validator: str, limit: Any, value: Any, source_map: SourceMap, pointer: str) -> str:
