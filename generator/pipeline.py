@@ -24,6 +24,7 @@ class Validation:
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[str, ...]
     source_map: SourceMap
+    root: Path | None = None  # the spec directory
 
     @property
     def ok(self) -> bool:
@@ -45,7 +46,7 @@ def validate_path(path: Path) -> Validation:
             spec = build_spec(loaded.document)
             diagnostics += run_checks(spec, loaded.source_map)
     ordered = tuple(sorted(_dedupe(diagnostics), key=sort_key))
-    return Validation(spec, ordered, loaded.files, loaded.source_map)
+    return Validation(spec, ordered, loaded.files, loaded.source_map, loaded.root)
 
 
 def _dedupe(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
