@@ -124,6 +124,7 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
             link = links[(entity.name, f.name)]
             relations.append(RelationIR(f.name, "many_to_many", f.to.name, wire_name(f.name, wires),
                                         back_populates=_mirror_of(spec, entity, f), link_table=link.name,
+                                        link_owner=f.via is None,
                                         includable=f.name in includable, source=where(f.pointer)))
         else:
             column = _scalar_column(entity, f, filters, sortable, wires, where)

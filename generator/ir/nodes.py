@@ -63,6 +63,7 @@ class RelationIR:
     fk_attribute: str | None = None  # many_to_one: the column attribute holding the key
     back_populates: str | None = None
     link_table: str | None = None  # many_to_many
+    link_owner: bool = False  # many_to_many: this side's key is the link table's left column
     includable: bool = False
     source: str = ""
 

@@ -1,0 +1,34 @@
+"""Helpers to render an example spec's generated code into a directory and import it."""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from pathlib import Path
+
+from generator.generate import render_files
+from generator.ir import build_ir
+from generator.pipeline import validate_path
+
+
+def render_into(spec: Path, out: Path) -> dict[str, bytes]:
+    result = validate_path(spec)
+    assert result.ok, result.diagnostics
+    files = render_files(build_ir(result.spec, result.source_map, result.root))
+    for rel, data in files.items():
+        path = out / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+    return files
+
+
+def import_package_module(out: Path, module: str):
+    """Import ``module`` from ``out`` fresh, even if a module of that name was imported before."""
+    package = module.split(".")[0]
+    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+        del sys.modules[name]
+    sys.path.insert(0, str(out))
+    try:
+        return importlib.import_module(module)
+    finally:
+        sys.path.remove(str(out))
