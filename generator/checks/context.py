@@ -11,6 +11,11 @@ from generator.loader.sourcemap import SourceMap
 from generator.model.spec import Entity, NameRef, Spec
 
 
+def article(word: str) -> str:
+    """``an integer``, ``a string``: for messages."""
+    return ("an " if word[:1] in "aeiou" else "a ") + word
+
+
 @dataclass
 class CheckContext:
     spec: Spec
@@ -32,12 +37,13 @@ class CheckContext:
 
     def unknown(self, code: str, kind: str, ref: NameRef, options: Iterable[str], where: str = "") -> None:
         options = sorted(set(options))
+        plural = kind[:-1] + "ies" if kind.endswith("y") else kind + "s"
         close = difflib.get_close_matches(ref.name, options, n=1, cutoff=0.6)
         if close:
             hint = f"did you mean `{close[0]}`?"
         elif options:
             shown = ", ".join(f"`{o}`" for o in options[:12]) + (", ..." if len(options) > 12 else "")
-            hint = f"known {kind}s: {shown}"
+            hint = f"known {plural}: {shown}"
         else:
             hint = f"declare the {kind} first"
         suffix = f" {where}" if where else ""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from generator.checks.context import CheckContext
+from generator.checks.context import CheckContext, article
 from generator.loader.sourcemap import join_pointer
 from generator.model.spec import Entity
 from generator.routes import PARAM, all_endpoints, lookup_field
@@ -53,9 +53,9 @@ def _check_custom_path(ctx: CheckContext, ep) -> None:
         if p != lookup:
             ctx.report("K602", f"path parameter `{{{p}}}` is not declared: `{entity.name}` is looked up by "
                        f"`{lookup}`", pointer, hint=f"write `{{{lookup}}}`")
-    if ep.kind in ("action", "transition") and lookup not in params:
-        ctx.report("K603", f"an {ep.kind} path must name the record: add `{{{lookup}}}`", pointer,
-                   hint=f"e.g. `{written.rstrip('/')}/{{{lookup}}}`" if "{" not in written else None)
+    if ep.kind in ("action", "transition") and not params:
+        ctx.report("K603", f"{article(ep.kind)} path must name the record: add `{{{lookup}}}`", pointer,
+                   hint=f"e.g. `{written.rstrip('/')}/{{{lookup}}}`")
     if ep.kind == "query" and params:
         ctx.report("K602", "a query path takes no parameters (it filters with `where`)", pointer,
                    hint="remove the `{...}` segment")
@@ -75,7 +75,7 @@ def _check_list_options(ctx: CheckContext, entity: Entity) -> None:
     for ref in entity.include:
         f = entity.field(ref.name)
         if f is not None and not f.is_relation:
-            ctx.report("K605", f"`{f.name}` is a {f.type} field, not a relation; only relations can be included",
+            ctx.report("K605", f"`{f.name}` is {article(f.type)} field, not a relation; only relations can be included",
                        ref.pointer, hint="list ref, many or has_many fields")
     if "list" not in entity.operations:
         for label, refs in (("filters", entity.filters), ("sort", entity.sort)):

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Iterable, Iterator
 
-from generator.checks.context import CheckContext
+from generator.checks.context import CheckContext, article
 from generator.expr import check as typecheck
 from generator.expr import parse
 from generator.expr.nodes import Binary, Call, Expr, ListLiteral, Literal, Unary
@@ -102,9 +102,11 @@ class _ExpressionChecker:
             self.run(rule.expr, context, BOOLEAN)
 
     def context(self, where: str, record: str | None = None, input_fields: Iterable[Field] | None = None,
-                with_user: bool = True) -> Context:
+                no_user_reason: str | None = None) -> Context:
         inputs = {f.name: field_info(f) for f in input_fields} if input_fields is not None else None
-        return Context(record=record, user=self.user if with_user else None, input=inputs, where=where)
+        if no_user_reason is not None:
+            return Context(record=record, user=None, input=inputs, where=where, no_user_reason=no_user_reason)
+        return Context(record=record, user=self.user, input=inputs, where=where)
 
 
 def check_expressions(ctx: CheckContext) -> set[str]:
@@ -129,7 +131,9 @@ def _check_entity(ch: _ExpressionChecker, entity: Entity) -> None:
             ch.ctx.report("K509", f"`{c.name}` is declared {c.type} but its expression is {describe(t)}",
                           c.expr.pointer, hint=f"change `type:` to match, or the expression")
     for inv in entity.invariants:
-        ch.run(inv.check, ch.context(f"the invariant {inv.name}", record=name, with_user=False), BOOLEAN)
+        ch.run(inv.check, ch.context(f"the invariant {inv.name}", record=name, no_user_reason=(
+            "an invariant must hold whoever writes the record, so it cannot depend on the current user; "
+            "put user-dependent conditions in `permissions`")), BOOLEAN)
     for q in entity.queries:
         ch.run(q.where, ch.context(f"the query {q.name}", record=name), BOOLEAN)
     for a in entity.actions:
@@ -137,7 +141,8 @@ def _check_entity(ch: _ExpressionChecker, entity: Entity) -> None:
         ch.rules(a.permission, here)
         if a.guard is not None:
             ch.run(a.guard, here, BOOLEAN)
-        _check_effects(ch, entity, a.effects, here)
+        _check_effects(ch, entity, a.effects, here,
+                       state_field=entity.workflow.field if entity.workflow is not None else None)
     for n in entity.notifications:
         _check_notification(ch, entity, n)
     if entity.workflow is not None:
@@ -178,7 +183,7 @@ def _check_effects(ch: _ExpressionChecker, entity: Entity, effects, here: Contex
             ch.run(eff.value, here, _field_type(entity, target))
         else:
             if target.type != "many":
-                ch.ctx.report("K511", f"`{eff.kind}` needs a many relation, but `{target.name}` is a {target.type} "
+                ch.ctx.report("K511", f"`{eff.kind}` needs a many relation, but `{target.name}` is {article(target.type)} "
                               "field", eff.target.pointer, at_key=True, hint="use `set` for a single value")
                 continue
             t = ch.run(eff.value, here)
@@ -224,7 +229,8 @@ def _check_template(ch: _ExpressionChecker, entity: Entity, n) -> None:
         errors = errors or (typecheck(tree, ch.view, ch.context("a message", record=entity.name))[1] if tree else [])
         for err in errors:
             ch.ctx.report_span("K514", f"placeholder `{{{text[start + 1:end]}}}`: {err.message}", pointer,
-                               start + 1 + err.start, start + 1 + err.end, err.hint)
+                               start + 1 + err.start, start + 1 + err.end,
+                               err.hint or "placeholders are paths such as `{record.title}` or `{user.name}`")
         i = end + 1
 
 

@@ -14,7 +14,7 @@ import uuid
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from generator.checks.context import CheckContext
+from generator.checks.context import CheckContext, article
 from generator.loader.sourcemap import join_pointer
 from generator.model.spec import Entity, Field
 
@@ -67,15 +67,15 @@ def check_field(ctx: CheckContext, f: Field, entity: Entity, is_input: bool = Fa
 
     allowed = COMMON | BY_TYPE[f.type]
     for option in sorted(f.options - allowed):
-        ctx.report("K401", f"`{option}` does not apply to a {f.type} field", at(option), at_key=True,
+        ctx.report("K401", f"`{option}` does not apply to {article(f.type)} field", at(option), at_key=True,
                    hint=_applies_to(option))
     if f.type in ("many", "has_many"):
         for option in sorted(f.options & NOT_ON_COLLECTIONS):
-            ctx.report("K401", f"`{option}` does not apply to a {f.type} relation (it has no column)", at(option),
+            ctx.report("K401", f"`{option}` does not apply to {article(f.type)} relation (it has no column)", at(option),
                        at_key=True, hint="remove it")
     needed = NEEDED.get(f.type)
     if needed and needed not in f.options and not f.synthesized:
-        ctx.report("K420", f"a {f.type} field needs `{needed}`", f.pointer, at_key=True,
+        ctx.report("K420", f"{article(f.type).capitalize()} field needs `{needed}`", f.pointer, at_key=True,
                    hint={"values": "list the values, e.g. `values: [low, medium, high]`",
                          "from": "name the field the slug is made from, e.g. `from: title`"}.get(
                        needed, "name the target entity, e.g. `to: User`"))
@@ -262,7 +262,7 @@ def _default_hint(f: Field) -> str:
         return "for the current time use `auto: now` (or `auto: today`) instead of a default"
     if f.type == "ref":
         return "a reference has no literal default; use `auto: current_user` for the current user"
-    return f"give a value a {f.type} field can hold"
+    return f"give a value {article(f.type)} field can hold"
 
 
 def _applies_to(option: str) -> str:

@@ -203,13 +203,14 @@ def _check_entity_collisions(ctx: CheckContext) -> None:
                        entity.pointer, at_key=True, hint="rename one of them",
                        related=[(f"entity `{by_lower[low][0]}`", by_lower[low][1])])
         by_lower.setdefault(low, (entity.name, entity.pointer))
-        names = [(table_name(entity.name, entity.plural, entity.table), entity.pointer)]
-        names += [(f.through, join_pointer(f.pointer, "through")) for f in entity.fields if f.through]
-        for table, ptr in names:
+        own_ptr = join_pointer(entity.pointer, "table") if entity.table else entity.pointer
+        names = [(table_name(entity.name, entity.plural, entity.table), own_ptr, not entity.table)]
+        names += [(f.through, join_pointer(f.pointer, "through"), False) for f in entity.fields if f.through]
+        for table, ptr, at_key in names:
             low_t = table.lower()
             if low_t in tables and tables[low_t][1] != ptr:
                 code = "K308" if tables[low_t][0] == table else "K305"
-                ctx.report(code, f"table name `{table}` is already used by `{tables[low_t][0]}`", ptr, at_key=True,
+                ctx.report(code, f"table name `{table}` is already used by `{tables[low_t][0]}`", ptr, at_key=at_key,
                            hint="set `table:`/`plural:`/`through:` to tell them apart",
                            related=[(f"table `{tables[low_t][0]}`", tables[low_t][1])])
             tables.setdefault(low_t, (table, ptr))

@@ -40,7 +40,7 @@ def check_references(ctx: CheckContext) -> None:
                     ctx.unknown("K311", "field", f.via, _field_names(target), f"on `{target.name}`")
         _check_entity_lists(ctx, entity)
         if entity.workflow is not None:
-            _check_workflow_refs(ctx, entity, roles)
+            _check_workflow_refs(ctx, entity, roles if spec.auth is not None else None)
         transitions = [t.name for t in entity.workflow.transitions] if entity.workflow else []
         for n in entity.notifications:
             for t in n.transitions:
@@ -86,7 +86,8 @@ def _check_entity_lists(ctx: CheckContext, entity: Entity) -> None:
     need([e.target for e in effects], fields)
 
 
-def _check_workflow_refs(ctx: CheckContext, entity: Entity, roles: list[str]) -> None:
+def _check_workflow_refs(ctx: CheckContext, entity: Entity, roles: list[str] | None) -> None:
+    """``roles`` is None without an auth section: role names are then reported once, as K512."""
     wf = entity.workflow
     states = list(wf.state_names)
     for t in wf.transitions:
@@ -96,9 +97,9 @@ def _check_workflow_refs(ctx: CheckContext, entity: Entity, roles: list[str]) ->
         if t.target.name not in states:
             ctx.unknown("K312", "state", t.target, states, f"in transition `{t.name}`")
         for role in t.roles:
-            if role.name not in roles:
+            if roles is not None and role.name not in roles:
                 ctx.unknown("K313", "role", role, roles)
-        if t.approvals is not None:
+        if t.approvals is not None and roles is not None:
             for step in t.approvals.steps:
                 if step.role.name not in roles:
                     ctx.unknown("K313", "role", step.role, roles)

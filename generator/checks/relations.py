@@ -8,7 +8,7 @@ Keel-owned fields (role, workflow state) that a spec also declares.
 
 from __future__ import annotations
 
-from generator.checks.context import CheckContext
+from generator.checks.context import CheckContext, article
 from generator.loader.sourcemap import join_pointer
 from generator.model.spec import Entity, Field
 
@@ -69,7 +69,8 @@ def _check_many(ctx: CheckContext, entity: Entity, f: Field) -> None:
                    related=[(f"`{target.name}.{mirror.name}`", mirror.pointer)])
     elif mirror.via is not None:
         ctx.report("K411", f"`{entity.name}.{f.name}` and `{target.name}.{mirror.name}` both say `via`; only the "
-                   "mirror side may", f.via.pointer, hint=f"remove `via` from `{target.name}.{mirror.name}`",
+                   "mirror side may", f.via.pointer,
+                   hint="keep `via` on exactly one side: the side without it owns the link table",
                    related=[("the other side", mirror.pointer)])
     elif f.through is not None:
         ctx.report("K411", "the mirror side of a many-to-many shares the other side's link table", 
@@ -112,7 +113,7 @@ def _check_lookup(ctx: CheckContext, entity: Entity) -> None:
                    lookup.pointer, hint=f"add `unique: true` to `{f.name}`, or use a slug field",
                    related=[(f"field `{f.name}`", f.pointer)])
     elif f is not None and f.type in ("many", "has_many", "json", "password", "ref"):
-        ctx.report("K418", f"a {f.type} field cannot be a lookup", lookup.pointer, hint="use a unique string or slug")
+        ctx.report("K418", f"{article(f.type)} field cannot be a lookup", lookup.pointer, hint="use a unique string or slug")
 
 
 def _check_owned_fields(ctx: CheckContext, entity: Entity) -> None:

@@ -25,8 +25,11 @@ def check_workflows(ctx: CheckContext) -> None:
 def _check_graph(ctx: CheckContext, wf: Workflow) -> None:
     states = set(wf.state_names)
     if wf.initial.name not in states:
-        ctx.unknown("K506", "initial state", wf.initial, states)
+        ctx.unknown("K506", "state", wf.initial, states, "as the initial state")
         return
+    named = {s.name for t in wf.transitions for s in t.sources if s.name != "*"} | {t.target.name for t in wf.transitions}
+    if not named <= states:
+        return  # an unknown state is already reported (K312); reachability would only echo it
     outgoing: dict[str, set[str]] = {s: set() for s in states}
     for t in wf.transitions:
         sources = states if any(s.name == "*" for s in t.sources) else {s.name for s in t.sources}

@@ -124,7 +124,7 @@ class _Checker:
         if node.root == "user":
             if ctx.user is None:
                 return self.error("K504", "`user` is not available: there is no current user", span,
-                                  "the spec has no `auth` section, so requests are anonymous")  # fmt: skip
+                                  ctx.no_user_reason)  # fmt: skip
             return EntityType(ctx.user, nullable=True)  # anonymous requests have no user
         if node.root == "input":
             if ctx.input is None:

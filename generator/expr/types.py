@@ -132,6 +132,7 @@ class Context:
     user: str | None = None
     input: dict[str, FieldInfo] | None = None
     where: str = "this expression"
+    no_user_reason: str = "the spec has no `auth` section, so requests are anonymous"
 
 
 def describe(t: Type) -> str:
