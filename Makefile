@@ -13,7 +13,11 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	@for spec in specs/*/; do echo "== keel validate $$spec"; $(BIN)/keel validate $$spec || exit $$?; done
+	@for spec in specs/*/; do \
+	  app=$$(basename $$spec); \
+	  echo "== keel validate $$spec"; $(BIN)/keel validate $$spec || exit $$?; \
+	  echo "== keel generate $$spec --out generated/$$app"; $(BIN)/keel generate $$spec --out generated/$$app || exit $$?; \
+	done
 
 validate: demo
 
