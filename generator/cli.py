@@ -34,7 +34,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="keel",
         description="Keel turns a YAML spec of entities, endpoints and rules into a runnable FastAPI + "
-        "SQLAlchemy backend. Start with `keel init NAME`, then `keel validate NAME`.",
+        "SQLAlchemy backend. Start with `keel init NAME`, then `keel validate specs/NAME` and "
+        "`keel generate specs/NAME`.",
         epilog="Exit codes: 0 ok (warnings allowed), 1 the spec (or check) failed, 2 usage or I/O error, "
         "3 internal error. Docs: docs/spec-language.md and docs/diagnostics.md.",
     )
@@ -45,10 +46,6 @@ def build_parser() -> argparse.ArgumentParser:
                               description="Validate one or more specs (a directory with keel.yaml, or a .yaml file).")
     validate.add_argument("specs", nargs="+", metavar="SPEC", type=Path)
     _add_format_options(validate)
-
-    schema = sub.add_parser("schema", help="print the JSON Schema of the spec language",
-                            description="Print the JSON Schema (draft 2020-12) that spec files are checked against.")
-    schema.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
     generate = sub.add_parser(
         "generate", help="generate the backend's code from a spec (writes only what changed)",
@@ -70,6 +67,10 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("spec", metavar="SPEC", type=Path)
     check.add_argument("--out", type=Path, metavar="DIR", help="generated directory (default: generated/<app>)")
     _add_format_options(check)
+
+    schema = sub.add_parser("schema", help="print the JSON Schema of the spec language",
+                            description="Print the JSON Schema (draft 2020-12) that spec files are checked against.")
+    schema.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
 
     init = sub.add_parser("init", help="create a new spec that validates",
                           description="Create DIR/NAME/keel.yaml: a small spec to start from.")
