@@ -22,11 +22,12 @@ def render_into(spec: Path, out: Path) -> dict[str, bytes]:
     return files
 
 
-def import_package_module(out: Path, module: str):
-    """Import ``module`` from ``out`` fresh, even if a module of that name was imported before."""
+def import_package_module(out: Path, module: str, fresh: bool = True):
+    """Import ``module`` from ``out``; ``fresh`` first forgets any earlier import of its package."""
     package = module.split(".")[0]
-    for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
-        del sys.modules[name]
+    if fresh:
+        for name in [m for m in sys.modules if m == package or m.startswith(package + ".")]:
+            del sys.modules[name]
     sys.path.insert(0, str(out))
     try:
         return importlib.import_module(module)

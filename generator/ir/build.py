@@ -155,6 +155,7 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
         checks=tuple(checks),
         ordering=_ordering(entity),
         operations=entity.operations,
+        access=tuple((op, access_of(entity, op)) for op in entity.operations),
         endpoints=tuple(
             EndpointIR(ep.method, ep.path, ep.kind, ep.name, _operation_id(ep), where(ep.pointer))
             for ep in all_endpoints(spec) if ep.entity == entity.name
@@ -170,6 +171,24 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
         description=entity.description or "",
         source=where(entity.pointer),
     )
+
+
+def access_of(entity: Entity, op: str) -> str:
+    """Until rules are compiled (the trust layer), only a rule that is literally ``true`` lets anyone in.
+
+    Everything else is refused, never allowed by accident: rules that need the
+    signed-in user give ``authenticated`` (401 until sign-in exists), no rule or
+    only ``false`` gives ``denied`` (403).
+    """
+    rules = entity.permissions.get(op)
+    if rules is None or not rules.rules:
+        return "denied"
+    texts = [(r.effect, r.expr.text.strip()) for r in rules.rules]
+    if all(effect == "allow" and text == "true" for effect, text in texts):
+        return "public"
+    if all(text == "false" for effect, text in texts if effect == "allow"):
+        return "denied"
+    return "authenticated"
 
 
 def _plural(entity: Entity) -> str:
@@ -227,6 +246,7 @@ def _scalar_column(entity: Entity, f: Field, filters: set[str], sortable: set[st
         sortable=f.name in sortable,
         description=f.description,
         example=f.example if f.has_example else None,
+        slug_from=f.slug_from.name if f.slug_from else None,
         source=where(f.pointer),
     )
 

@@ -49,6 +49,7 @@ class ColumnIR:
     sortable: bool = False
     description: str | None = None
     example: Any = None
+    slug_from: str | None = None  # slug columns: the attribute the slug is made from
     source: str = ""
 
 
@@ -127,6 +128,7 @@ class EntityIR:
     checks: tuple[CheckIR, ...]
     ordering: tuple[OrderIR, ...]
     operations: tuple[str, ...]
+    access: tuple[tuple[str, str], ...]  # (operation, public | authenticated | denied)
     endpoints: tuple[EndpointIR, ...]
     envelope: bool
     envelope_one: str

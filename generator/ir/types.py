@@ -82,8 +82,10 @@ def scalar_storage(f: Field) -> StorageType:
         return StorageType("BigInteger()", "int", {"type": "integer", "minimum": low, "maximum": high})
     if t == "decimal":
         precision, scale = decimal_digits(f)
-        return StorageType(f"Numeric({precision}, {scale}, asdecimal=True)", "decimal.Decimal",
-                           {"type": "string", "format": "decimal", "pattern": decimal_pattern(precision, scale)})
+        schema = {"type": "string", "format": "decimal", "pattern": decimal_pattern(precision, scale)}
+        # JSON Schema cannot bound a number written as a string; keep the bounds as annotations.
+        schema.update({f"x-{k}": v for k, v in decimal_bounds(f).items()})
+        return StorageType(f"Numeric({precision}, {scale}, asdecimal=True)", "decimal.Decimal", schema)
     if t == "boolean":
         return StorageType("Boolean()", "bool", {"type": "boolean"})
     if t == "date":

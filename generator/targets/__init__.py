@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from generator.ir.nodes import AppIR
+from generator.targets.api import api_view
+from generator.targets.app import router_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.models import models_context
 
@@ -33,6 +35,10 @@ def header(ir: AppIR, comment: str = "#") -> str:
             f"{comment} change the spec and run `keel generate`.")
 
 
+def _wire(e, attr: str) -> str:
+    return next(c.wire for c in e.columns if c.name == attr)
+
+
 def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
     pkg = ir.package
     files: list[TemplateFile | JsonFile] = [
@@ -40,6 +46,34 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
                      {"header": header(ir), "title": ir.title, "description": ir.description, "version": ir.version}),
         TemplateFile(f"{pkg}/models.py", "app/package/models.py.j2", {"header": header(ir), **models_context(ir)}),
     ]
+    head = header(ir)
+    base = {"header": head, "package": pkg, "title": ir.title}
+    views = [api_view(ir, e) for e in ir.entities]
+    unique_fields = sorted(
+        (uc.name, tuple(_wire(e, c) for c in uc.columns))
+        for e in ir.entities
+        for uc in e.unique_constraints
+    ) + sorted(
+        (f"uq_{e.table}_{c.column}", (c.wire,)) for e in ir.entities for c in e.columns if c.unique
+    )
+    files += [
+        TemplateFile(f"{pkg}/settings.py", "app/package/settings.py.j2", base),
+        TemplateFile(f"{pkg}/db.py", "app/package/db.py.j2", base),
+        TemplateFile(f"{pkg}/problems.py", "app/package/problems.py.j2",
+                     {**base, "error_format": ir.error_format, "validation_status": ir.validation_status,
+                      "unique_fields": unique_fields}),
+        TemplateFile(f"{pkg}/wire.py", "app/package/wire.py.j2", base),
+        TemplateFile(f"{pkg}/query.py", "app/package/query.py.j2", base),
+        TemplateFile(f"{pkg}/middleware.py", "app/package/middleware.py.j2", base),
+        TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
+        TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
+        TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2", {**base, "entities": views}),
+        TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
+        TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2", {**base, "routers": [e.module for e in ir.entities]}),
+    ]
+    for e in ir.entities:
+        files.append(TemplateFile(f"{pkg}/routers/{e.module}.py", "app/package/routers/entity.py.j2",
+                                  router_context(ir, e, head)))
     for name, document in entity_schemas(ir):
         files.append(JsonFile(f"schemas/{name}.json", document))
     return files

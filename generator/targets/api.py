@@ -1,0 +1,221 @@
+"""View-models for the API modules: Pydantic input models, serialisers and routers per entity.
+
+Everything a router template prints is decided here: which query parameters a
+list accepts and how each becomes SQL, which fields a client may send, how a row
+becomes JSON, and who may call each operation. The generator knows every type
+ahead of time, so the generated code parses and serialises without reflection.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from generator.ir.nodes import AppIR, ColumnIR, EntityIR, RelationIR
+
+# Python annotation of each spec type in an input model (decimals get a per-field type, see _input_type).
+_INPUT_TYPES = {
+    "string": "str", "text": "str", "email": "str", "url": "str", "slug": "str", "password": "str",
+    "integer": "int", "boolean": "bool", "date": "datetime.date", "datetime": "AwareDatetime",
+    "uuid": "uuid.UUID", "json": "JsonValue", "ref": None, "enum": None, "decimal": None,
+}
+# How a filter value in a query string is parsed, by spec type.
+_QUERY_PARSERS = {
+    "string": "str", "text": "str", "email": "str", "url": "str", "slug": "str", "enum": "str",
+    "integer": "parse_int", "decimal": "parse_decimal", "boolean": "parse_bool", "date": "parse_date",
+    "datetime": "parse_datetime", "uuid": "parse_uuid", "ref": None,
+}
+_OPS = {"eq": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+@dataclass(frozen=True)
+class InputField:
+    name: str  # Python attribute (the column attribute)
+    wire: str
+    annotation: str
+    default: str | None  # Python source of the default, None when required
+
+
+@dataclass(frozen=True)
+class FilterParam:
+    param: str  # query parameter name
+    parse: str  # parser function name
+    clause: str  # Python source of the SQLAlchemy clause, using `value`
+    many: bool  # comma-separated list (the `in` operator)
+
+
+@dataclass(frozen=True)
+class SortKey:
+    wire: str
+    column: str  # Python source: Model.attr
+    nullable: bool
+    parse: str
+
+
+@dataclass(frozen=True)
+class Include:
+    wire: str
+    name: str
+    loader: str  # Python source of the loader option
+    to_many: bool
+    target_serializer: str
+
+
+@dataclass(frozen=True)
+class EntityApiView:
+    name: str
+    module: str
+    table: str
+    collection_path: str
+    item_path: str
+    lookup: str
+    lookup_wire: str
+    lookup_parse: str
+    operations: tuple[str, ...]
+    access: dict[str, str]  # op -> public | authenticated | denied
+    create_fields: tuple[InputField, ...]
+    update_fields: tuple[InputField, ...]
+    server_fields: tuple[str, ...]  # wire names a client may never send
+    write_once_fields: tuple[str, ...]
+    read_fields: tuple[tuple[str, str], ...]  # (wire, Python source of the value)
+    filters: tuple[FilterParam, ...]
+    sorts: tuple[SortKey, ...]
+    default_order: tuple[tuple[str, bool], ...]  # (wire of a sort key or "id", descending)
+    includes: tuple[Include, ...]
+    slug: tuple[str, str] | None  # (slug attribute, source attribute)
+    refs: tuple[tuple[str, str, str], ...]  # (attribute, wire, target model) to check before writing
+    soft_delete: bool
+    envelope: bool
+    envelope_one: str
+    envelope_many: str
+    envelope_count: str
+    pagination: str
+    page_size_default: int
+    page_size_max: int
+    state_field: str | None
+
+
+def api_view(ir: AppIR, e: EntityIR) -> EntityApiView:
+    by_name = {x.name: x for x in ir.entities}
+    lookup_col = next(c for c in e.columns if c.name == e.lookup)
+    create = tuple(_input_field(e, c, for_update=False) for c in e.columns if c.on_create)
+    update = tuple(_input_field(e, c, for_update=True) for c in e.columns if c.on_update)
+    server = tuple(sorted(c.wire for c in e.columns if not c.on_create and not c.on_update and c.readable))
+    write_once = tuple(sorted(c.wire for c in e.columns if c.on_create and not c.on_update))
+    read = tuple((c.wire, _read_value(c)) for c in e.columns if c.readable)
+    sorts = tuple(
+        SortKey(c.wire, f"{e.name}.{c.name}", c.nullable, _query_parser(c)) for c in e.columns if c.sortable
+    )
+    slug_col = next((c for c in e.columns if c.spec_type == "slug"), None)
+    slug_source = slug_col.slug_from if slug_col else None
+    state = next((c.name for c in e.columns if c.server_value == "state"), None)
+    return EntityApiView(
+        name=e.name,
+        module=e.module,
+        table=e.table,
+        collection_path=e.collection_path,
+        item_path=f"{e.collection_path}/{{{e.lookup}}}",
+        lookup=e.lookup,
+        lookup_wire=lookup_col.wire,
+        lookup_parse=_query_parser(lookup_col),
+        operations=e.operations,
+        access=dict(e.access),
+        create_fields=create,
+        update_fields=update,
+        server_fields=server,
+        write_once_fields=write_once,
+        read_fields=read,
+        filters=tuple(f for c in e.columns for f in _filters(e, c)),
+        sorts=sorts,
+        default_order=tuple((o.column, o.descending) for o in e.ordering),
+        includes=tuple(_include(e, r, by_name) for r in e.relations if r.includable),
+        slug=(slug_col.name, slug_source) if slug_col and slug_source else None,
+        refs=tuple((c.name, c.wire, c.foreign_key.target_entity) for c in e.columns
+                   if c.foreign_key is not None and (c.on_create or c.on_update)),
+        soft_delete=e.soft_delete,
+        envelope=e.envelope,
+        envelope_one=e.envelope_one,
+        envelope_many=e.envelope_many,
+        envelope_count=e.envelope_count,
+        pagination=e.pagination,
+        page_size_default=ir.page_size_default,
+        page_size_max=ir.page_size_max,
+        state_field=state,
+    )
+
+
+def _input_type(c: ColumnIR) -> str:
+    schema = c.json_schema
+    if c.spec_type == "enum":
+        return "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
+    if c.spec_type == "ref":
+        return "uuid.UUID" if c.py_type == "uuid.UUID" else "PositiveInt"
+    if c.spec_type == "decimal":
+        digits = c.sa_type[len("Numeric("):].split(",")
+        bounds = [repr(schema.get(k)) for k in ("x-minimum", "x-maximum")]
+        return f"decimal_type({digits[0].strip()}, {digits[1].strip()}, {bounds[0]}, {bounds[1]})"
+    base = _INPUT_TYPES[c.spec_type]
+    constraints = []
+    if base == "str":
+        for key, arg in (("minLength", "min_length"), ("maxLength", "max_length"), ("pattern", "pattern")):
+            if key in schema:
+                constraints.append(f"{arg}={schema[key]!r}")
+        if c.spec_type == "email":
+            constraints.append(r"pattern=r'^[^@\s]+@[^@\s]+\.[^@\s]+$'")
+        if c.spec_type == "url":
+            constraints.append(r"pattern=r'^https?://[^\s]+$'")
+        return f"Annotated[str, StringConstraints({', '.join(constraints)})]" if constraints else "str"
+    if base == "int":
+        return f"Annotated[int, Field(ge={schema['minimum']}, le={schema['maximum']})]"
+    return base
+
+
+def _input_field(e: EntityIR, c: ColumnIR, for_update: bool) -> InputField:
+    annotation = _input_type(c)
+    if c.nullable:
+        annotation += " | None"
+    if for_update:
+        default = "None"  # PATCH: absent means unchanged (the router uses model_fields_set)
+    elif c.has_default and c.default is not None:
+        default = repr(c.default) if c.spec_type != "decimal" else f'decimal.Decimal("{c.default}")'
+    elif c.nullable or c.spec_type == "slug":
+        default = "None"
+    else:
+        default = None
+    return InputField(c.name, c.wire, annotation, default)
+
+
+def _read_value(c: ColumnIR) -> str:
+    if c.py_type == "decimal.Decimal":
+        return f"decimal_text(row.{c.name})"
+    return f"row.{c.name}"
+
+
+def _query_parser(c: ColumnIR) -> str:
+    if c.spec_type in ("ref", "id"):
+        return "parse_uuid" if c.py_type == "uuid.UUID" else "parse_int"
+    return _QUERY_PARSERS.get(c.spec_type) or "str"
+
+
+def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
+    out = []
+    column = f"{e.name}.{c.name}"
+    parse = _query_parser(c)
+    for op in c.filter_ops:
+        if op == "in":
+            out.append(FilterParam(f"{c.wire}__in", parse, f"{column}.in_(value)", True))
+        elif op == "contains":
+            out.append(FilterParam(f"{c.wire}__contains", "str", f"{column}.contains(value, autoescape=True)", False))
+        elif op == "eq":
+            out.append(FilterParam(c.wire, parse, f"{column} == value", False))
+        else:
+            out.append(FilterParam(f"{c.wire}__{op}", parse, f"{column} {_OPS[op]} value", False))
+    return out
+
+
+def _include(e: EntityIR, r: RelationIR, by_name: dict[str, EntityIR]) -> Include:
+    target = by_name[r.target]
+    if r.kind == "many_to_one":
+        loader = f"joinedload({e.name}.{r.name})"  # to-one: the same query, one LEFT JOIN
+    else:
+        loader = f"selectinload({e.name}.{r.name})"  # to-many: one more query for all rows of the page
+    return Include(r.wire, r.name, loader, r.kind != "many_to_one", f"{target.module}_to_wire")

@@ -1,0 +1,227 @@
+"""The generated CRUD API, served and called over HTTP, on SQLite and PostgreSQL.
+
+Uses tests/specs/catalog (every rule `true`, so it runs before sign-in exists) and
+the example specs (whose rules need a signed-in user: they must refuse, not leak).
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
+
+from tests.conftest import REPO
+from tests.generated_app import import_package_module, render_into
+
+PG_ADMIN_URL = os.environ.get("KEEL_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+CATALOG = REPO / "tests/specs/catalog"
+
+
+@pytest.fixture(scope="module")
+def pg_database():
+    try:
+        admin = create_engine(PG_ADMIN_URL, isolation_level="AUTOCOMMIT")
+        name = f"keel_api_{uuid.uuid4().hex[:10]}"
+        with admin.connect() as conn:
+            conn.execute(text(f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("KEEL_REQUIRE_POSTGRES"):
+            pytest.fail(f"PostgreSQL is required (KEEL_REQUIRE_POSTGRES) but unreachable: {exc}")
+        pytest.skip(f"PostgreSQL not reachable at {PG_ADMIN_URL}: {exc}")
+    yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def serve(spec, tmp_path, request, backend: str):
+    out = tmp_path / "out"
+    render_into(spec, out)
+    package = spec.name  # the example specs' directories are named after their apps
+    models = import_package_module(out, f"{package}.models")
+    app_module = import_package_module(out, f"{package}.app", fresh=False)
+    settings_module = import_package_module(out, f"{package}.settings", fresh=False)
+    if backend == "sqlite":
+        sync_url = f"sqlite:///{tmp_path / 'app.db'}"
+    else:
+        sync_url = request.getfixturevalue("pg_database")
+    engine = create_engine(sync_url)
+    models.Base.metadata.drop_all(engine)
+    models.Base.metadata.create_all(engine)
+    engine.dispose()
+    settings = settings_module.load_settings({"DATABASE_URL": sync_url, "APP_MAX_BODY_BYTES": "4096"})
+    return TestClient(app_module.create_app(settings), raise_server_exceptions=False)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def catalog(request, tmp_path):
+    with serve(CATALOG, tmp_path, request, request.param) as client:
+        yield client
+
+
+def problem(response, status: int, code: str) -> dict:
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    body = response.json()
+    assert body["code"] == code and body["status"] == status
+    assert "Traceback" not in response.text and "sqlalchemy" not in response.text.lower()
+    return body
+
+
+def make_supplier(client, name="Acme Tools") -> dict:
+    response = client.post("/api/suppliers", json={"name": name, "email": "sales@acme.test"})
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def make_product(client, supplier_id, **overrides) -> dict:
+    body = {"name": "Hammer", "sku": "HAM-0001", "price": "12.50", "supplier_id": supplier_id, **overrides}
+    response = client.post("/api/products", json=body)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+def test_create_read_update_delete_round_trip(catalog):
+    supplier = make_supplier(catalog)
+    assert supplier["slug"] == "acme-tools"
+    response = catalog.post("/api/products", json={"name": "Hammer", "sku": "HAM-0001", "price": "12.50",
+                                                   "supplier_id": supplier["id"]})
+    assert response.status_code == 201
+    product = response.json()
+    assert response.headers["location"] == f"/api/products/{product['id']}"
+    assert response.headers["etag"] == '"v1"'
+    assert (product["price"], product["stock"], product["category"]) == ("12.50", 0, "tools")
+    assert "lock_version" not in product and product["created_at"].endswith("Z")
+    got = catalog.get(f"/api/products/{product['id']}")
+    assert got.json() == product and got.headers["etag"] == '"v1"'
+    patched = catalog.patch(f"/api/products/{product['id']}", json={"price": "13.00"}, headers={"If-Match": '"v1"'})
+    assert patched.status_code == 200 and patched.json()["price"] == "13.00"
+    assert patched.headers["etag"] == '"v2"'
+    problem(catalog.patch(f"/api/products/{product['id']}", json={"stock": 3}, headers={"If-Match": '"v1"'}),
+            412, "stale_version")
+    assert catalog.get(f"/api/products/{product['id']}").json()["stock"] == 0  # nothing written
+    by_slug = catalog.get("/api/suppliers/acme-tools")
+    assert by_slug.status_code == 200 and by_slug.json()["id"] == supplier["id"]
+    problem(catalog.delete("/api/suppliers/acme-tools"), 409, "still_referenced")  # restrict
+    problem(catalog.delete(f"/api/products/{product['id']}"), 403, "forbidden")  # delete: false
+
+
+def test_list_filters_sorts_paginates_and_includes(catalog):
+    supplier = make_supplier(catalog)
+    for i in range(7):
+        make_product(catalog, supplier["id"], name=f"Item {i}", sku=f"ITM-{i:04d}", price=f"{i}.50", stock=i,
+                     category=["tools", "garden"][i % 2])
+    page = catalog.get("/api/products", params={"limit": 3, "sort": "-price"}).json()
+    assert [p["price"] for p in page["items"]] == ["6.50", "5.50", "4.50"]
+    seen = [p["id"] for p in page["items"]]
+    while page["next_cursor"]:
+        page = catalog.get("/api/products", params={"limit": 3, "sort": "-price", "cursor": page["next_cursor"]}).json()
+        seen += [p["id"] for p in page["items"]]
+    assert len(seen) == len(set(seen)) == 7
+    garden = catalog.get("/api/products", params={"category": "garden", "price__gte": "3", "sort": "stock"}).json()
+    assert [p["stock"] for p in garden["items"]] == [3, 5]
+    some = catalog.get("/api/products", params={"stock__in": "1,2", "name__contains": "Item"}).json()
+    assert sorted(p["stock"] for p in some["items"]) == [1, 2]
+    included = catalog.get("/api/products", params={"include": "supplier", "limit": 1}).json()["items"][0]
+    assert included["supplier"]["slug"] == "acme-tools"
+    with_products = catalog.get("/api/suppliers/acme-tools", params={"include": "products"}).json()
+    assert len(with_products["products"]) == 7
+
+
+@pytest.mark.parametrize("params,code", [
+    ({"limit": "1000000"}, "invalid_limit"),
+    ({"limit": "0"}, "invalid_limit"),
+    ({"sort": "sku"}, "invalid_sort"),
+    ({"colour": "red"}, "unknown_parameter"),
+    ({"include": "owner"}, "invalid_include"),
+    ({"price__gte": "cheap"}, "invalid_parameter"),
+    ({"stock": "NaN"}, "invalid_parameter"),
+    ({"available_from__lt": "2024-13-45"}, "invalid_parameter"),
+])
+def test_bad_list_parameters_are_4xx_problems(catalog, params, code):
+    [error] = problem(catalog.get("/api/products", params=params), 422, "validation_failed")["errors"]
+    assert error["code"] == code
+
+
+def test_bad_cursor_is_400(catalog):
+    problem(catalog.get("/api/products", params={"cursor": "not-a-cursor"}), 400, "bad_cursor")
+
+
+@pytest.mark.parametrize("body,field", [
+    ({"name": "X", "sku": "BAD", "price": "1.00"}, "sku"),
+    ({"name": "X", "sku": "ABC-0001", "price": 1.5}, "price"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.234"}, "price"),
+    ({"name": "X", "sku": "ABC-0001", "price": "-1.00"}, "price"),
+    ({"name": "X", "sku": "ABC-0001", "price": "NaN"}, "price"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.00", "stock": "5"}, "stock"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.00", "stock": 2**70}, "stock"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.00", "colour": "red"}, "colour"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.00", "id": str(uuid.uuid4())}, "id"),
+    ({"name": "X", "sku": "ABC-0001", "price": "1.00", "category": "toys"}, "category"),
+    ({"name": "", "sku": "ABC-0001", "price": "1.00"}, "name"),
+])
+def test_invalid_bodies_are_422_naming_the_field_and_write_nothing(catalog, body, field):
+    supplier = make_supplier(catalog)
+    body = {"supplier_id": supplier["id"], **body}
+    errors = problem(catalog.post("/api/products", json=body), 422, "validation_failed")["errors"]
+    assert field in {e["field"] for e in errors}
+    assert catalog.get("/api/products").json()["items"] == []
+
+
+def test_server_fields_are_refused_by_name(catalog):
+    supplier = make_supplier(catalog)
+    body = {"name": "X", "sku": "ABC-0001", "price": "1.00", "supplier_id": supplier["id"], "created_at": "x"}
+    [error] = problem(catalog.post("/api/products", json=body), 422, "validation_failed")["errors"]
+    assert (error["field"], error["code"]) == ("created_at", "read_only_field")
+
+
+def test_malformed_json_unsupported_type_and_oversize_bodies(catalog):
+    problem(catalog.post("/api/suppliers", content=b"{nope", headers={"content-type": "application/json"}),
+            400, "malformed_json")
+    problem(catalog.post("/api/suppliers", content=b"name=x", headers={"content-type": "text/plain"}),
+            415, "unsupported_media_type")
+    problem(catalog.post("/api/suppliers", json={"name": "x" * 5000}), 413, "body_too_large")
+
+
+def test_unique_violation_is_409_naming_the_field(catalog):
+    supplier = make_supplier(catalog)
+    make_product(catalog, supplier["id"])
+    body = problem(catalog.post("/api/products", json={"name": "Other", "sku": "HAM-0001", "price": "1.00",
+                                                     "supplier_id": supplier["id"]}), 409, "already_exists")
+    assert [e["field"] for e in body["errors"]] == ["sku"]
+    body = problem(catalog.post("/api/products", json={"name": "Hammer", "sku": "HAM-0002", "price": "1.00",
+                                                     "supplier_id": supplier["id"]}), 409, "already_exists")
+    assert sorted(e["field"] for e in body["errors"]) == ["name", "supplier_id"]
+
+
+def test_reference_to_a_missing_record_is_422(catalog):
+    errors = problem(catalog.post("/api/products", json={"name": "X", "sku": "ABC-0001", "price": "1.00",
+                                                        "supplier_id": str(uuid.uuid4())}), 422,
+                     "validation_failed")["errors"]
+    assert [(e["field"], e["code"]) for e in errors] == [("supplier_id", "unknown_reference")]
+
+
+def test_unknown_and_malformed_ids_are_404(catalog):
+    problem(catalog.get(f"/api/products/{uuid.uuid4()}"), 404, "not_found")
+    problem(catalog.get("/api/products/not-a-uuid"), 404, "not_found")
+    problem(catalog.get("/api/nothing-here"), 404, "not_found")
+
+
+def test_request_id_and_security_headers(catalog):
+    response = catalog.get("/api/products", headers={"X-Request-ID": "abc-123"})
+    assert response.headers["x-request-id"] == "abc-123"
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "default-src 'none'" in response.headers["content-security-policy"]
+    fresh = catalog.get("/api/products", headers={"X-Request-ID": "bad id with spaces"})
+    assert len(fresh.headers["x-request-id"]) == 32
+
+
+def test_example_apps_refuse_everything_until_sign_in_exists(tmp_path, request):
+    """Rules that need a user must never be skipped: every such endpoint answers 401."""
+    with serve(REPO / "specs/tasks", tmp_path, request, "sqlite") as client:
+        problem(client.get("/api/tasks"), 401, "authentication_required")
+        problem(client.post("/api/projects", json={"name": "x"}), 401, "authentication_required")
+        assert client.get("/api/tasks").headers["www-authenticate"] == "Bearer"
