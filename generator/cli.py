@@ -68,6 +68,17 @@ def build_parser() -> argparse.ArgumentParser:
     check.add_argument("--out", type=Path, metavar="DIR", help="generated directory (default: generated/<app>)")
     _add_format_options(check)
 
+    serve = sub.add_parser(
+        "serve", help="generate, migrate and serve a spec's backend on 127.0.0.1",
+        description="Generate SPEC (into --out, or a cache directory under .keel/), bring its database up to "
+        "date and serve it with uvicorn. With --reload, saving the spec regenerates and restarts the server.")
+    serve.add_argument("spec", metavar="SPEC", type=Path)
+    serve.add_argument("--out", type=Path, metavar="DIR", help="where to generate (default: .keel/serve/<app>)")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--host", default="127.0.0.1", help="default 127.0.0.1 (only this machine)")
+    serve.add_argument("--reload", action="store_true", help="follow changes to the spec")
+    serve.set_defaults(format="human", color="auto")
+
     schema = sub.add_parser("schema", help="print the JSON Schema of the spec language",
                             description="Print the JSON Schema (draft 2020-12) that spec files are checked against.")
     schema.add_argument("--output", "-o", type=Path, help="write to this file instead of standard output")
@@ -203,6 +214,21 @@ def cmd_check(args: argparse.Namespace) -> int:
     return EXIT_FAILED
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    from generator.report import render_human
+    from generator.serve import ServeError, ServeOptions, serve
+
+    def report(result) -> None:  # type: ignore[no-untyped-def]
+        print(render_human(result.diagnostics, colour=_use_colour(args.color)), end="\n\n", file=sys.stderr)
+
+    options = ServeOptions(args.spec, args.out, args.host, args.port, args.reload)
+    try:
+        return serve(options, lambda text: print(f"keel: {text}", file=sys.stderr, flush=True), report)
+    except ServeError as exc:
+        print(f"keel: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+
+
 def cmd_schema(args: argparse.Namespace) -> int:
     from generator.schema import schema_text
 
@@ -230,8 +256,8 @@ def cmd_init(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-COMMANDS = {"validate": cmd_validate, "generate": cmd_generate, "check": cmd_check, "schema": cmd_schema,
-            "init": cmd_init}
+COMMANDS = {"validate": cmd_validate, "generate": cmd_generate, "check": cmd_check, "serve": cmd_serve,
+            "schema": cmd_schema, "init": cmd_init}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

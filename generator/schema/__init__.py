@@ -182,7 +182,7 @@ def _translate(error: Any, source_map: SourceMap) -> list[Diagnostic]:
 
     if validator == "pattern" and schema is _resolve({"$ref": "#/$defs/field_shorthand"}):
         types = [t for t in schema["pattern"].strip("^()$\\?").split("|")]
-        return [_diag("K204", f"unknown field type `{value}`", source_map, pointer,
+        return [_diag("K204", f"unknown field type `{str(value).rstrip('?')}`", source_map, pointer,
                       hint=_did_you_mean(str(value).rstrip("?"), types) or f"use one of: {', '.join(types)}")]
 
     # minimum, maximum, minLength, pattern, not, ...

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, LinkTableIR, RelationIR
+from generator.ir.order import creation_order
 
 _SA_NAME = re.compile(r"\b([A-Z][A-Za-z]+)\(")
 _PY_MODULES = {"uuid.UUID": "uuid", "decimal.Decimal": "decimal", "datetime.date": "datetime",
@@ -39,7 +40,8 @@ class EntityView:
 
 def models_context(ir: AppIR) -> dict:
     by_name = {e.name: e for e in ir.entities}
-    entities = tuple(_entity_view(e, by_name, ir) for e in ir.entities)
+    _, deferred = creation_order(ir)
+    entities = tuple(_entity_view(e, by_name, ir, deferred) for e in ir.entities)
     links = tuple(_link_table(t) for t in ir.link_tables)
     code = "\n".join(line.code for view in entities for line in view.columns + view.table_args + view.relations)
     code += "\n".join(links)
@@ -75,15 +77,17 @@ def _link_table(t: LinkTableIR) -> str:
     )
 
 
-def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR) -> EntityView:
+def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR,
+                 deferred: set[tuple[str, str]]) -> EntityView:
     args: list[Line] = []
+    sql = {c.name: c.column for c in e.columns}  # table arguments name database columns
     for uc in e.unique_constraints:
-        cols = ", ".join(f'"{c}"' for c in uc.columns)
+        cols = ", ".join(f'"{sql[c]}"' for c in uc.columns)
         args.append(Line(f'UniqueConstraint({cols}, name="{uc.name}"),'))
     for ck in e.checks:
         args.append(Line(f"CheckConstraint({ck.sql!r}, name={ck.name!r}),", ck.source))
     for ix in e.indexes:
-        cols = ", ".join(f'"{c}"' for c in ix.columns)
+        cols = ", ".join(f'"{sql[c]}"' for c in ix.columns)
         args.append(Line(f'Index("{ix.name}", {cols}),'))
     doc = e.description or f"A {e.name} record."
     return EntityView(
@@ -91,7 +95,7 @@ def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR) -> Entity
         doc=doc,
         table=e.table,
         table_args=tuple(args),
-        columns=tuple(_without_entity_source(_column(e, c), e) for c in e.columns),
+        columns=tuple(_without_entity_source(_column(e, c, (e.table, c.column) in deferred), e) for c in e.columns),
         relations=tuple(_relation(e, r, by_name, ir) for r in e.relations),
         source=e.source,
     )
@@ -102,12 +106,14 @@ def _without_entity_source(line: Line, e: EntityIR) -> Line:
     return Line(line.code) if line.source == e.source else line
 
 
-def _column(e: EntityIR, c: ColumnIR) -> Line:
+def _column(e: EntityIR, c: ColumnIR, closes_cycle: bool = False) -> Line:
     annotation = c.py_type + (" | None" if c.nullable else "")
     args = [c.sa_type]
     if c.foreign_key is not None:
         fk = c.foreign_key
-        args.append(f'ForeignKey("{fk.target_table}.{fk.target_column}", ondelete="{fk.on_delete}")')
+        # A key that closes a cycle of tables is added after both exist (use_alter).
+        alter = ", use_alter=True" if closes_cycle else ""
+        args.append(f'ForeignKey("{fk.target_table}.{fk.target_column}", ondelete="{fk.on_delete}"{alter})')
     kwargs: list[str] = []
     if c.column != c.name:
         args.insert(0, f'"{c.column}"')

@@ -35,11 +35,11 @@ def _today() -> datetime.date:
 
 class Base(DeclarativeBase):
     # Deterministic names for constraints Keel does not name itself, so migrations stay stable.
+    # CHECK constraints are always named by Keel (see __table_args__), so they need no convention.
     metadata = MetaData(
         naming_convention={
             "ix": "ix_%(table_name)s_%(column_0_N_name)s",
             "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-            "ck": "ck_%(table_name)s_%(constraint_name)s",
             "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
             "pk": "pk_%(table_name)s",
         }
