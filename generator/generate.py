@@ -39,7 +39,7 @@ def render_files(ir: AppIR) -> dict[str, bytes]:
     for planned in plan_files(ir):
         if isinstance(planned, TemplateFile):
             text = _environment().get_template(planned.template).render(**planned.context)
-            if planned.path.endswith(".py"):
+            if planned.path.endswith(".py"):  # TOML and Markdown are rendered as written
                 text = format_python(text)
                 compile(text, planned.path, "exec")  # a generated module that does not compile is a Keel bug
         elif isinstance(planned, JsonFile):
