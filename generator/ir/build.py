@@ -12,7 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from generator.ir.nodes import (
-    AppIR, CheckIR, ColumnIR, ConstraintIR, EndpointIR, EntityIR, ForeignKeyIR, LinkTableIR, OrderIR, RelationIR,
+    AppIR, AuthIR, CheckIR, ColumnIR, ConstraintIR, EndpointIR, EntityIR, ForeignKeyIR, LinkTableIR, OrderIR, RelationIR,
 )
 from generator.ir.types import decimal_digits, id_storage, scalar_storage
 from generator.loader.sourcemap import SourceMap
@@ -81,6 +81,28 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
         entities=entities,
         link_tables=tuple(sorted({t.name: t for t in link_tables.values()}.values(), key=lambda t: t.name)),
         endpoints=endpoints,
+        auth=_auth(spec),
+    )
+
+
+def _auth(spec: Spec) -> AuthIR | None:
+    auth = spec.auth
+    if auth is None:
+        return None
+    user = spec.entity(auth.user.name)
+    roles = tuple(r.name for r in auth.roles)
+    return AuthIR(
+        user_entity=user.name,
+        user_table=table_name(user.name, user.plural, user.table),
+        identity=auth.identity.name,
+        identity_wire=wire_name(auth.identity.name, spec.api.wire_names),
+        password=f"{auth.password.name}_hash",
+        password_wire=wire_name(auth.password.name, spec.api.wire_names),
+        roles=roles,
+        default_role=auth.default_role.name if auth.default_role else roles[0],
+        signup=auth.signup,
+        active=auth.active_field.name if auth.active_field else None,
+        scheme=spec.api.auth_scheme,
     )
 
 

@@ -143,6 +143,23 @@ class EntityIR:
 
 
 @dataclass(frozen=True, slots=True)
+class AuthIR:
+    """Who signs in, with what; from the spec's ``auth:`` section."""
+
+    user_entity: str  # model class name
+    user_table: str
+    identity: str  # column attribute users log in with (e.g. email)
+    identity_wire: str
+    password: str  # column attribute holding the argon2 hash (e.g. password_hash)
+    password_wire: str  # the field name clients send the plain password as
+    roles: tuple[str, ...]
+    default_role: str
+    signup: bool
+    active: str | None  # boolean column attribute; inactive users cannot sign in or act
+    scheme: str  # the word in the Authorization header (Bearer, Token)
+
+
+@dataclass(frozen=True, slots=True)
 class AppIR:
     name: str
     package: str
@@ -160,3 +177,4 @@ class AppIR:
     entities: tuple[EntityIR, ...]
     link_tables: tuple[LinkTableIR, ...]
     endpoints: tuple[EndpointIR, ...]
+    auth: AuthIR | None = None
