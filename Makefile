@@ -35,3 +35,4 @@ clean:
 
 bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
+	$(BIN)/python bench/generate_bench.py

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from generator.formatting import format_python
+from generator.formatting import cache_root, format_python_many
 from generator.ir.nodes import AppIR
 from generator.paths import templates_dir
 from generator.targets import JsonFile, TemplateFile, plan_files
@@ -30,21 +30,70 @@ def _environment():
         trim_blocks=True,
         lstrip_blocks=True,
         autoescape=False,
+        bytecode_cache=_bytecode_cache(),
     )
+
+
+def _bytecode_cache():
+    """Compiled templates kept in the user cache (``jinja/`` beside generator.formatting's entries).
+
+    Compiling the templates is most of what regenerating an unchanged spec costs once the
+    formatted output is cached. Jinja checks an entry against the template's source and the
+    Python version; one that cannot be read is recompiled, never an error; the directory is
+    looked up on each use, so ``KEEL_NO_CACHE`` and ``KEEL_CACHE_DIR`` apply as they change.
+    """
+    import os
+    import tempfile
+
+    from jinja2 import BytecodeCache
+
+    class UserBytecodeCache(BytecodeCache):
+        def load_bytecode(self, bucket):  # type: ignore[no-untyped-def]
+            root = cache_root()
+            if root is not None:
+                try:
+                    with open(root / "jinja" / f"{bucket.key}.cache", "rb") as f:
+                        bucket.load_bytecode(f)
+                except Exception:  # noqa: BLE001 - absent or corrupt: compile from source
+                    bucket.reset()
+
+        def dump_bytecode(self, bucket):  # type: ignore[no-untyped-def]
+            root = cache_root()
+            if root is None:
+                return
+            tmp = None
+            try:
+                (root / "jinja").mkdir(parents=True, exist_ok=True)
+                fd, tmp = tempfile.mkstemp(dir=root / "jinja", prefix=".tmp-")
+                with os.fdopen(fd, "wb") as f:
+                    bucket.write_bytecode(f)
+                os.replace(tmp, root / "jinja" / f"{bucket.key}.cache")
+                tmp = None
+            except OSError:
+                pass
+            finally:
+                if tmp is not None:
+                    try:
+                        os.unlink(tmp)
+                    except OSError:
+                        pass
+
+    return UserBytecodeCache()
 
 
 def render_files(ir: AppIR) -> dict[str, bytes]:
     """Every output file's exact bytes, keyed by POSIX path relative to the output directory."""
-    out: dict[str, bytes] = {}
+    texts: dict[str, str] = {}
+    python: list[str] = []  # formatted together below: cached, and in parallel when that pays
     for planned in plan_files(ir):
         if isinstance(planned, TemplateFile):
-            text = _environment().get_template(planned.template).render(**planned.context)
+            texts[planned.path] = _environment().get_template(planned.template).render(**planned.context)
             if planned.path.endswith(".py"):  # TOML and Markdown are rendered as written
-                text = format_python(text)
-                compile(text, planned.path, "exec")  # a generated module that does not compile is a Keel bug
+                python.append(planned.path)
         elif isinstance(planned, JsonFile):
-            text = json.dumps(planned.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            texts[planned.path] = json.dumps(planned.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
         else:  # pragma: no cover
             raise TypeError(planned)
-        out[planned.path] = text.encode("utf-8")
-    return dict(sorted(out.items()))
+    # Each is also compiled (or known to compile): a generated module that does not compile is a Keel bug.
+    texts.update(zip(python, format_python_many([texts[p] for p in python], filenames=python)))
+    return {path: text.encode("utf-8") for path, text in sorted(texts.items())}

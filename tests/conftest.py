@@ -27,6 +27,20 @@ entities:
 """
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_keel_cache(tmp_path_factory):
+    """Generation caches formatted code on disk; the tests use their own cache, never the user's."""
+    import os
+
+    previous = os.environ.get("KEEL_CACHE_DIR")
+    os.environ["KEEL_CACHE_DIR"] = str(tmp_path_factory.mktemp("keel-cache"))
+    yield
+    if previous is None:
+        os.environ.pop("KEEL_CACHE_DIR", None)
+    else:
+        os.environ["KEEL_CACHE_DIR"] = previous
+
+
 @pytest.fixture
 def validate(tmp_path: Path, monkeypatch):
     """validate(yaml_text, **extra_files) -> Validation, with positions relative to the spec dir."""
