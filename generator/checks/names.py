@@ -46,7 +46,7 @@ parse_file from_orm update_forward_refs schema_json
 RESERVED_ENTITY_NAMES = frozenset("""
 Base BaseModel Field Session Settings Problem Page Query Request Response Decimal Enum Any Optional
 List Dict Mapped Column Depends HTTPException APIRouter FastAPI Json Audit AuditEntry Approval
-Notification IdempotencyKey Outbox
+Notification IdempotencyKey Outbox AuthLoginFailure
 """.split())
 
 _BUILTIN_CLASSES = frozenset(n for n in dir(builtins) if n[:1].isupper())

@@ -57,6 +57,8 @@ class _Locator:
 
 
 def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "keel.yaml") -> AppIR:
+    from generator.ir.rules import attach_rules  # the rule compiler reads the IR: imported late
+
     where = _Locator(source_map, root)
     link_tables = _link_tables(spec, where)
     entities = tuple(_entity(spec, e, where, link_tables) for e in spec.entities)
@@ -64,7 +66,7 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
         EndpointIR(ep.method, ep.path, ep.kind, ep.name, _operation_id(ep), where(ep.pointer))
         for ep in all_endpoints(spec)
     )
-    return AppIR(
+    ir = AppIR(
         name=spec.app.name,
         package=spec.app.name,
         title=spec.app.title,
@@ -83,6 +85,7 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
         endpoints=endpoints,
         auth=_auth(spec),
     )
+    return attach_rules(ir, spec, where)
 
 
 def _auth(spec: Spec) -> AuthIR | None:

@@ -113,6 +113,25 @@ class EndpointIR:
 
 
 @dataclass(frozen=True, slots=True)
+class RuleIR:
+    """One allow or deny rule, compiled to the source of a SQLAlchemy boolean expression."""
+
+    id: str  # reported when this rule decides a refusal
+    effect: str  # allow | deny
+    sql: str
+    text: str  # the rule as written in the spec
+    english: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class OperationRulesIR:
+    op: str
+    access: str  # public | authenticated | denied
+    rules: tuple[RuleIR, ...]  # only for "authenticated": rules that depend on the user or the record
+
+
+@dataclass(frozen=True, slots=True)
 class EntityIR:
     name: str  # class name
     module: str  # snake_case module name
@@ -140,6 +159,7 @@ class EntityIR:
     audit: bool
     description: str
     source: str = ""
+    rules: tuple[OperationRulesIR, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,9 +12,11 @@ from typing import Any
 
 from generator.ir.nodes import AppIR
 from generator.targets.api import api_view
+from generator.targets.auth import auth_files, main_auth_context
 from generator.targets.app import router_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.migrations import migration_files
+from generator.targets.openapi import openapi_document
 from generator.targets.models import models_context
 
 
@@ -88,8 +90,10 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
         TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2", {**base, "entities": views}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
-        TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", base),
-        TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2", {**base, "routers": [e.module for e in ir.entities]}),
+        TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir)}),
+        TemplateFile(f"{pkg}/docs.py", "app/package/docs.py.j2", base),
+        TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2",
+                     {**base, "routers": [e.module for e in ir.entities], "has_auth": ir.auth is not None}),
     ]
     files += [
         TemplateFile("pyproject.toml", "app/pyproject.toml.j2", {**base, "version": ir.version}),
@@ -103,5 +107,8 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
                                   router_context(ir, e, head)))
     for name, document in entity_schemas(ir):
         files.append(JsonFile(f"schemas/{name}.json", document))
+    openapi = openapi_document(ir)
+    files += [JsonFile("openapi.json", openapi), JsonFile(f"{pkg}/openapi.json", openapi)]
     files += migration_files(ir)
+    files += auth_files(ir)
     return files

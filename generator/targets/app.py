@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from generator.ir.nodes import AppIR, EntityIR
+from generator.compile import free_names
+from generator.ir.nodes import AppIR, EntityIR, OperationRulesIR
 from generator.naming import camel
 from generator.targets.api import EntityApiView, SortKey, api_view
 
@@ -26,10 +27,58 @@ def _sort_keys(ir: AppIR, e: EntityIR, view: EntityApiView) -> tuple[list[SortKe
     return list(keys.values()), ",".join(default)
 
 
+def _combined(rules: OperationRulesIR) -> str:
+    """One boolean: some allow rule holds and no deny rule does."""
+    allows = [r.sql for r in rules.rules if r.effect == "allow"]
+    denies = [r.sql for r in rules.rules if r.effect == "deny"]
+    allow = allows[0] if len(allows) == 1 else f"sa.or_({', '.join(allows)})"
+    if not denies:
+        return allow
+    deny = denies[0] if len(denies) == 1 else f"sa.or_({', '.join(denies)})"
+    return f"sa.and_({allow}, sa.not_({deny}))"
+
+
+def rule_context(ir: AppIR, e: EntityIR) -> dict:
+    """The compiled rules of each operation, and the names their code needs."""
+    by_op = {r.op: r for r in e.rules if r.rules}
+    names = set()
+    for rules in by_op.values():
+        for rule in rules.rules:
+            names |= free_names(rule.sql)
+    models = sorted(n for n in names if any(x.name == n for x in ir.entities) or any(t.name == n for t in ir.link_tables))
+    helpers = sorted(n for n in names if n in ("_today", "_utcnow"))
+    def shown(rule) -> dict:  # type: ignore[no-untyped-def]
+        # Rule text goes into comments on one line: whitespace (newlines included) collapses to spaces.
+        return {"id": rule.id, "effect": rule.effect, "sql": rule.sql, "source": rule.source,
+                "comment": " ".join(rule.text.split()), "english": repr(rule.english), "id_literal": repr(rule.id)}
+
+    return {
+        "rules": {op: {"combined": _combined(r), "rules": [shown(x) for x in r.rules]} for op, r in by_op.items()},
+        "rule_models": models,
+        "rule_helpers": helpers,
+        "rule_modules": sorted(n for n in names if n in ("datetime", "decimal")),
+        "has_auth": ir.auth is not None,
+        "user_model": ir.auth.user_entity if ir.auth else None,
+    }
+
+
+def _needs_user(e: EntityIR, rules: dict, current_user: list[str]) -> set[str]:
+    """Operations whose handler must know who is asking."""
+    ops = set(rules)
+    if "read" in rules:
+        ops |= {"update", "delete"} & set(e.operations)  # they load through the read rule (404 if hidden)
+    if current_user and "create" in e.operations:
+        ops.add("create")
+    return ops
+
+
 def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     view = api_view(ir, e)
+    rules = rule_context(ir, e)
+    current_user = [c.name for c in e.columns if c.server_value == "current_user"]
     sort_keys, default_sort = _sort_keys(ir, e, view)
-    targets = sorted({e.name} | {inc_target(ir, e, i.name) for i in view.includes} | {t for _, _, t in view.refs})
+    targets = sorted({e.name} | {inc_target(ir, e, i.name) for i in view.includes} | {t for _, _, t in view.refs}
+                     | set(rules["rule_models"]))
     serializers = sorted({f"{e.module}_to_wire"} | {i.target_serializer for i in view.includes})
     list_params = {"limit", "sort", "include", "cursor" if view.pagination == "cursor" else "offset"}
     list_params |= {f.param for f in view.filters}
@@ -41,7 +90,13 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "e": view,
         "plural": e.plural,
         "access": {op: kind for op, kind in view.access.items()},
-        "access_imports": sorted(set(view.access.values())),
+        "access_imports": sorted(set(view.access.values()) - {"authenticated"}),
+        **rules,
+        "auth_scheme": ir.auth_scheme,
+        "current_user_fields": current_user,
+        # Password fields arrive in plain text and are stored only as argon2 hashes.
+        "password_fields": [c.name for c in e.columns if c.spec_type == "password"],
+        "needs_user": sorted(_needs_user(e, rules["rules"], current_user)),
         "model_imports": targets,
         "serializer_imports": serializers,
         "list_params": sorted(list_params),

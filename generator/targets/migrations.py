@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, ForeignKeyIR, LinkTableIR
 from generator.ir.order import creation_order
+from generator.targets.auth import LOGIN_THROTTLE_TABLE, login_throttle_columns
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
     from generator.targets import TemplateFile
@@ -129,6 +130,8 @@ def initial_revision_context(ir: AppIR) -> dict:
         for e in entities for c in e.columns if c.foreign_key is not None
     }
     tables = [_entity_table(e, fks) for e in entities] + [_link_table(t) for t in ir.link_tables]
+    if login_throttle_columns(ir):  # sign-in's failed-login counts: no keys to other tables, so last
+        tables.append(_login_throttle_table(ir))
     late = [fk for fk in fks.values() if fk.deferred]
     return {
         "revision": INITIAL_REVISION,
@@ -181,6 +184,16 @@ def _link_table(t: LinkTableIR) -> TableView:
         _foreign_key(right),
     ]
     return _table(t.name, items, [(convention_name("ix", t.name, (t.right_column,)), (t.right_column,))])
+
+
+def _login_throttle_table(ir: AppIR) -> TableView:
+    """The table of ``generator.targets.auth.THROTTLE_COLUMNS``, as models.py declares it."""
+    columns = login_throttle_columns(ir)
+    items = [f"sa.Column({_s(c.name)}, {_sa(c.sa_type)}, nullable=False)" for c in columns]
+    items.append(f"sa.PrimaryKeyConstraint({_args(c.name for c in columns if c.primary_key)}, "
+                 f"name={_f(convention_name('pk', LOGIN_THROTTLE_TABLE))})")
+    indexes = [(convention_name("ix", LOGIN_THROTTLE_TABLE, (c.name,)), (c.name,)) for c in columns if c.index]
+    return _table(LOGIN_THROTTLE_TABLE, items, indexes)
 
 
 def _table(name: str, items: list[str], indexes: list[tuple[str, tuple[str, ...]]]) -> TableView:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, LinkTableIR, RelationIR
 from generator.ir.order import creation_order
+from generator.targets.auth import login_throttle_model
 
 _SA_NAME = re.compile(r"\b([A-Z][A-Za-z]+)\(")
 _PY_MODULES = {"uuid.UUID": "uuid", "decimal.Decimal": "decimal", "datetime.date": "datetime",
@@ -45,7 +46,11 @@ def models_context(ir: AppIR) -> dict:
     links = tuple(_link_table(t) for t in ir.link_tables)
     code = "\n".join(line.code for view in entities for line in view.columns + view.table_args + view.relations)
     code += "\n".join(links)
-    return {"title": ir.title, "entities": entities, "link_tables": links, "imports": _imports(code, ir)}
+    throttle = login_throttle_model(ir)  # sign-in's failed-login counts (None without auth)
+    if throttle is not None:
+        code += "\n" + "\n".join(throttle["columns"])
+    return {"title": ir.title, "entities": entities, "link_tables": links, "imports": _imports(code, ir),
+            "login_throttle": throttle}
 
 
 def _imports(code: str, ir: AppIR) -> tuple[str, ...]:

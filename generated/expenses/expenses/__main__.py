@@ -4,11 +4,16 @@
 
 ``serve`` (the default) first brings the database schema up to date with Alembic,
 then serves the API with uvicorn. Settings come from the environment (see settings.py).
+
+``python -m expenses create-admin --email X [--role R]`` brings the schema up to
+date, then creates a user with the admin role; the password is read from standard input
+(or asked for on a terminal). It refuses if the email is taken. See auth.py.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent  # the directory holding alembic.ini
@@ -28,8 +33,15 @@ def serve(host: str, port: int) -> None:
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["create-admin"]:
+        migrate()
+        from expenses.auth import create_admin_command
+
+        raise SystemExit(create_admin_command(sys.argv[2:]))
     parser = argparse.ArgumentParser(prog="python -m expenses", description="Run Expenses.")
-    parser.add_argument("command", nargs="?", default="serve", choices=["serve", "migrate"])
+    parser.add_argument(
+        "command", nargs="?", default="serve", choices=["serve", "migrate", "create-admin"]
+    )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
     args = parser.parse_args()

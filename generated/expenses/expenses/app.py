@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from expenses import __version__
+from expenses.auth import install_auth
 from expenses.db import Database
+from expenses.docs import install_docs
 from expenses.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from expenses.problems import (
     Problem,
@@ -24,7 +26,7 @@ from expenses.problems import (
     handle_unexpected,
     handle_validation_error,
 )
-from expenses.routers import employee, expense_report, expense_line
+from expenses.routers import auth, employee, expense_report, expense_line
 from expenses.settings import Settings, load_settings
 
 
@@ -48,9 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    install_auth(app, settings)  # refuses to start in production without a strong secret
+    app.include_router(auth.router)
     app.include_router(employee.router)
     app.include_router(expense_report.router)
     app.include_router(expense_line.router)
+    install_docs(app, settings.docs_enabled)
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)

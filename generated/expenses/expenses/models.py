@@ -224,3 +224,18 @@ class ExpenseLine(Base):
 
     # Optimistic concurrency: every UPDATE checks and bumps lock_version (stale writes fail).
     __mapper_args__ = {"version_id_col": lock_version}
+
+
+class AuthLoginFailure(Base):
+    """Recent failed logins per identity, shared by every app process (see auth.py)."""
+
+    __tablename__ = "auth_login_failures"
+
+    login_key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer(), nullable=False)
+    first_failure_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False
+    )
+    last_failure_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )

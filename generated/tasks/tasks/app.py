@@ -14,7 +14,9 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.cors import CORSMiddleware
 
 from tasks import __version__
+from tasks.auth import install_auth
 from tasks.db import Database
+from tasks.docs import install_docs
 from tasks.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from tasks.problems import (
     Problem,
@@ -24,7 +26,7 @@ from tasks.problems import (
     handle_unexpected,
     handle_validation_error,
 )
-from tasks.routers import user, project, task
+from tasks.routers import auth, user, project, task
 from tasks.settings import Settings, load_settings
 
 
@@ -48,9 +50,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    install_auth(app, settings)  # refuses to start in production without a strong secret
+    app.include_router(auth.router)
     app.include_router(user.router)
     app.include_router(project.router)
     app.include_router(task.router)
+    install_docs(app, settings.docs_enabled)
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, exists, func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.access import authenticated
+from expenses.auth import hash_password, optional_user
 from expenses.db import read_session, write_session
 from expenses.models import Employee
 from expenses.problems import Problem, from_pydantic_errors, integrity_problem, invalid
@@ -184,21 +185,112 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
             raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
+def _may_list(user: Any) -> Any:
+    """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
+    # allow Employee.list.1 (keel.yaml:52): user != null
+    return sa.true() if user is not None else sa.false()
+
+
+def _may_read(user: Any) -> Any:
+    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
+    # allow Employee.read.1 (keel.yaml:53): user != null
+    return sa.true() if user is not None else sa.false()
+
+
+def _rules_create(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each create rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "Employee.create.1",
+            "allow",
+            "the current user's role is admin",
+            (sa.true() if user is not None and user.role == "admin" else sa.false()),
+        ),
+    ]
+
+
+def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each update rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "Employee.update.1",
+            "allow",
+            "the current user is the record",
+            (Employee.id == user.id if user is not None else sa.false()),
+        ),
+        (
+            "Employee.update.2",
+            "allow",
+            "the current user's role is admin",
+            (sa.true() if user is not None and user.role == "admin" else sa.false()),
+        ),
+    ]
+
+
+async def _decide(
+    request: Request,
+    session: AsyncSession,
+    row: Employee,
+    rules: list[tuple[str, str, str, Any]],
+    op: str,
+    user: Any,
+) -> None:
+    """Evaluate the rules against the stored row in one query; refuse with the deciding rule's id."""
+    statement = (
+        select(*[clause for *_, clause in rules]).select_from(Employee).where(Employee.id == row.id)
+    )
+    values = (await session.execute(statement)).one()
+    denied_by = next(
+        (
+            (rule, text)
+            for (rule, effect, text, _), v in zip(rules, values)
+            if effect == "deny" and v
+        ),
+        None,
+    )
+    allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
+    if denied_by is None and allowed:
+        return
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    rule, explanation = denied_by or (
+        f"Employee.{op}",
+        "no rule allows it: "
+        + " or ".join(text for _, effect, text, _ in rules if effect == "allow"),
+    )
+    extra: dict[str, Any] = {"rule": rule}
+    if not request.app.state.settings.production:
+        extra["explanation"] = explanation
+    raise Problem(403, "forbidden", f"You may not {op} this Employee.", extra=extra)
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such Employee.")
 
 
-async def _load(session: AsyncSession, key: Any, options: list[Any] | None = None) -> Employee:
+async def _load(
+    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
+) -> Employee:
+    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
     statement = select(Employee).where(Employee.id == key, *_filters({}))
+    if visible is not None:
+        statement = statement.where(visible)
     row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
     if row is None:
         raise _not_found()
     return row
 
 
-@router.get("/api/v1/employees", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/employees")
 async def list_employees(
-    request: Request, session: AsyncSession = Depends(read_session)
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """List employees: filters, sort, include and cursor pagination."""
     params = request.query_params
@@ -207,6 +299,9 @@ async def list_employees(
     signature, keys = _order(params.get("sort"))
     options, included = _includes(params.get("include"))
     clauses = _filters(params)
+    clauses.append(
+        _may_list(user)
+    )  # only what the user may see: filtered in SQL, so pages stay exact
     order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
     cursor = params.get("cursor")
     if cursor is not None:
@@ -225,46 +320,71 @@ async def list_employees(
     return json_response({"items": items, "next_cursor": following})
 
 
-@router.get("/api/v1/employees/{id}", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/employees/{id}")
 async def get_employee(
-    id: str, request: Request, session: AsyncSession = Depends(read_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """One Employee by id."""
+
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = _includes(request.query_params.get("include"))
-    row = await _load(session, parse_lookup(id, parse_uuid), options)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
     return json_response(_to_wire(row, included), headers={"ETag": _etag(row)})
 
 
-@router.post("/api/v1/employees", status_code=201, dependencies=[Depends(authenticated)])
+@router.post("/api/v1/employees", status_code=201)
 async def create_employee(
-    request: Request, session: AsyncSession = Depends(write_session)
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Create a Employee; answers 201 with its Location and ETag."""
+
     data = _body(request, await request.body(), EmployeeCreate)
     values = data.model_dump()
+    values["password_hash"] = await hash_password(
+        values["password_hash"]
+    )  # never stored in plain text
     await _check_references(session, values)
     row = Employee(**values)
     session.add(row)
     try:
+        await session.flush()
+        # The rules are checked against the new row inside the transaction: refused means rolled back.
+        await _decide(request, session, row, _rules_create(user), "create", user)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "employees") from None
+    except Problem:
+        await session.rollback()
+        raise
     location = f"/api/v1/employees/{row.id}"
     return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": _etag(row)})
 
 
-@router.patch("/api/v1/employees/{id}", dependencies=[Depends(authenticated)])
+@router.patch("/api/v1/employees/{id}")
 async def update_employee(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Change some fields of a Employee. Honours If-Match (412 when stale)."""
+
     data = _body(request, await request.body(), EmployeeUpdate)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    if changes.get("password_hash") is not None:
+        changes["password_hash"] = await hash_password(
+            changes["password_hash"]
+        )  # never stored in plain text
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_update(user), "update", user)
     _check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():

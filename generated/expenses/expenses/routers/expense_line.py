@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, exists, func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.access import authenticated
+from expenses.auth import optional_user
 from expenses.db import read_session, write_session
 from expenses.models import ExpenseLine, ExpenseReport
 from expenses.problems import Problem, from_pydantic_errors, integrity_problem, invalid
@@ -201,21 +202,182 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
             raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
+def _may_list(user: Any) -> Any:
+    """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
+    # allow ExpenseLine.list.1 (entities/reports.yaml:100): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
+    return sa.or_(
+        (
+            sa.exists().where(
+                ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.submitter_id == user.id
+            )
+            if user is not None
+            else sa.false()
+        ),
+        (
+            sa.true()
+            if user is not None and user.role in ("manager", "finance", "admin")
+            else sa.false()
+        ),
+    )
+
+
+def _may_read(user: Any) -> Any:
+    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
+    # allow ExpenseLine.read.1 (entities/reports.yaml:101): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
+    return sa.or_(
+        (
+            sa.exists().where(
+                ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.submitter_id == user.id
+            )
+            if user is not None
+            else sa.false()
+        ),
+        (
+            sa.true()
+            if user is not None and user.role in ("manager", "finance", "admin")
+            else sa.false()
+        ),
+    )
+
+
+def _rules_create(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each create rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseLine.create.1",
+            "allow",
+            "the current user is the record's report's submitter and the record's report's status is draft",
+            sa.and_(
+                (
+                    sa.exists().where(
+                        ExpenseReport.id == ExpenseLine.report_id,
+                        ExpenseReport.submitter_id == user.id,
+                    )
+                    if user is not None
+                    else sa.false()
+                ),
+                sa.exists().where(
+                    ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.status == "draft"
+                ),
+            ),
+        ),
+    ]
+
+
+def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each update rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseLine.update.1",
+            "allow",
+            "the current user is the record's report's submitter and the record's report's status is draft",
+            sa.and_(
+                (
+                    sa.exists().where(
+                        ExpenseReport.id == ExpenseLine.report_id,
+                        ExpenseReport.submitter_id == user.id,
+                    )
+                    if user is not None
+                    else sa.false()
+                ),
+                sa.exists().where(
+                    ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.status == "draft"
+                ),
+            ),
+        ),
+    ]
+
+
+def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each delete rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseLine.delete.1",
+            "allow",
+            "the current user is the record's report's submitter and the record's report's status is draft",
+            sa.and_(
+                (
+                    sa.exists().where(
+                        ExpenseReport.id == ExpenseLine.report_id,
+                        ExpenseReport.submitter_id == user.id,
+                    )
+                    if user is not None
+                    else sa.false()
+                ),
+                sa.exists().where(
+                    ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.status == "draft"
+                ),
+            ),
+        ),
+    ]
+
+
+async def _decide(
+    request: Request,
+    session: AsyncSession,
+    row: ExpenseLine,
+    rules: list[tuple[str, str, str, Any]],
+    op: str,
+    user: Any,
+) -> None:
+    """Evaluate the rules against the stored row in one query; refuse with the deciding rule's id."""
+    statement = (
+        select(*[clause for *_, clause in rules])
+        .select_from(ExpenseLine)
+        .where(ExpenseLine.id == row.id)
+    )
+    values = (await session.execute(statement)).one()
+    denied_by = next(
+        (
+            (rule, text)
+            for (rule, effect, text, _), v in zip(rules, values)
+            if effect == "deny" and v
+        ),
+        None,
+    )
+    allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
+    if denied_by is None and allowed:
+        return
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    rule, explanation = denied_by or (
+        f"ExpenseLine.{op}",
+        "no rule allows it: "
+        + " or ".join(text for _, effect, text, _ in rules if effect == "allow"),
+    )
+    extra: dict[str, Any] = {"rule": rule}
+    if not request.app.state.settings.production:
+        extra["explanation"] = explanation
+    raise Problem(403, "forbidden", f"You may not {op} this ExpenseLine.", extra=extra)
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such ExpenseLine.")
 
 
-async def _load(session: AsyncSession, key: Any, options: list[Any] | None = None) -> ExpenseLine:
+async def _load(
+    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
+) -> ExpenseLine:
+    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
     statement = select(ExpenseLine).where(ExpenseLine.id == key, *_filters({}))
+    if visible is not None:
+        statement = statement.where(visible)
     row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
     if row is None:
         raise _not_found()
     return row
 
 
-@router.get("/api/v1/expense-lines", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/expense-lines")
 async def list_expense_lines(
-    request: Request, session: AsyncSession = Depends(read_session)
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """List expense_lines: filters, sort, include and cursor pagination."""
     params = request.query_params
@@ -224,6 +386,9 @@ async def list_expense_lines(
     signature, keys = _order(params.get("sort"))
     options, included = _includes(params.get("include"))
     clauses = _filters(params)
+    clauses.append(
+        _may_list(user)
+    )  # only what the user may see: filtered in SQL, so pages stay exact
     order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
     cursor = params.get("cursor")
     if cursor is not None:
@@ -242,46 +407,64 @@ async def list_expense_lines(
     return json_response({"items": items, "next_cursor": following})
 
 
-@router.get("/api/v1/expense-lines/{id}", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/expense-lines/{id}")
 async def get_expense_line(
-    id: str, request: Request, session: AsyncSession = Depends(read_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """One ExpenseLine by id."""
+
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = _includes(request.query_params.get("include"))
-    row = await _load(session, parse_lookup(id, parse_uuid), options)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
     return json_response(_to_wire(row, included), headers={"ETag": _etag(row)})
 
 
-@router.post("/api/v1/expense-lines", status_code=201, dependencies=[Depends(authenticated)])
+@router.post("/api/v1/expense-lines", status_code=201)
 async def create_expense_line(
-    request: Request, session: AsyncSession = Depends(write_session)
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Create a ExpenseLine; answers 201 with its Location and ETag."""
+
     data = _body(request, await request.body(), ExpenseLineCreate)
     values = data.model_dump()
     await _check_references(session, values)
     row = ExpenseLine(**values)
     session.add(row)
     try:
+        await session.flush()
+        # The rules are checked against the new row inside the transaction: refused means rolled back.
+        await _decide(request, session, row, _rules_create(user), "create", user)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "expense_lines") from None
+    except Problem:
+        await session.rollback()
+        raise
     location = f"/api/v1/expense-lines/{row.id}"
     return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": _etag(row)})
 
 
-@router.patch("/api/v1/expense-lines/{id}", dependencies=[Depends(authenticated)])
+@router.patch("/api/v1/expense-lines/{id}")
 async def update_expense_line(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Change some fields of a ExpenseLine. Honours If-Match (412 when stale)."""
+
     data = _body(request, await request.body(), ExpenseLineUpdate)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_update(user), "update", user)
     _check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():
@@ -299,12 +482,16 @@ async def update_expense_line(
     return json_response(_to_wire(row, []), headers={"ETag": _etag(row)})
 
 
-@router.delete("/api/v1/expense-lines/{id}", status_code=204, dependencies=[Depends(authenticated)])
+@router.delete("/api/v1/expense-lines/{id}", status_code=204)
 async def delete_expense_line(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Delete a ExpenseLine. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_delete(user), "delete", user)
     _check_if_match(request, row)
     try:
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.

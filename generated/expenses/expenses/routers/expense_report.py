@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, exists, func, select
@@ -18,7 +19,7 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.access import authenticated
+from expenses.auth import optional_user
 from expenses.db import read_session, write_session
 from expenses.models import Employee, ExpenseLine, ExpenseReport
 from expenses.problems import Problem, from_pydantic_errors, integrity_problem, invalid
@@ -189,21 +190,142 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
             raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
+def _may_list(user: Any) -> Any:
+    """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
+    # allow own-reports (entities/reports.yaml:27): user == record.submitter
+    # allow approvers-see-all (entities/reports.yaml:29): user.role in ['manager', 'finance', 'admin']
+    return sa.or_(
+        (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
+        (
+            sa.true()
+            if user is not None and user.role in ("manager", "finance", "admin")
+            else sa.false()
+        ),
+    )
+
+
+def _may_read(user: Any) -> Any:
+    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
+    # allow ExpenseReport.read.1 (entities/reports.yaml:32): user == record.submitter
+    # allow ExpenseReport.read.2 (entities/reports.yaml:33): user.role in ['manager', 'finance', 'admin']
+    return sa.or_(
+        (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
+        (
+            sa.true()
+            if user is not None and user.role in ("manager", "finance", "admin")
+            else sa.false()
+        ),
+    )
+
+
+def _rules_create(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each create rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseReport.create.1",
+            "allow",
+            "the current user is set",
+            (sa.true() if user is not None else sa.false()),
+        ),
+    ]
+
+
+def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each update rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseReport.update.1",
+            "allow",
+            "the current user is the record's submitter and the record's status is draft",
+            sa.and_(
+                (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
+                ExpenseReport.status == "draft",
+            ),
+        ),
+    ]
+
+
+def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each delete rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "ExpenseReport.delete.1",
+            "allow",
+            "the current user is the record's submitter and the record's status is draft",
+            sa.and_(
+                (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
+                ExpenseReport.status == "draft",
+            ),
+        ),
+    ]
+
+
+async def _decide(
+    request: Request,
+    session: AsyncSession,
+    row: ExpenseReport,
+    rules: list[tuple[str, str, str, Any]],
+    op: str,
+    user: Any,
+) -> None:
+    """Evaluate the rules against the stored row in one query; refuse with the deciding rule's id."""
+    statement = (
+        select(*[clause for *_, clause in rules])
+        .select_from(ExpenseReport)
+        .where(ExpenseReport.id == row.id)
+    )
+    values = (await session.execute(statement)).one()
+    denied_by = next(
+        (
+            (rule, text)
+            for (rule, effect, text, _), v in zip(rules, values)
+            if effect == "deny" and v
+        ),
+        None,
+    )
+    allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
+    if denied_by is None and allowed:
+        return
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    rule, explanation = denied_by or (
+        f"ExpenseReport.{op}",
+        "no rule allows it: "
+        + " or ".join(text for _, effect, text, _ in rules if effect == "allow"),
+    )
+    extra: dict[str, Any] = {"rule": rule}
+    if not request.app.state.settings.production:
+        extra["explanation"] = explanation
+    raise Problem(403, "forbidden", f"You may not {op} this ExpenseReport.", extra=extra)
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such ExpenseReport.")
 
 
-async def _load(session: AsyncSession, key: Any, options: list[Any] | None = None) -> ExpenseReport:
+async def _load(
+    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
+) -> ExpenseReport:
+    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
     statement = select(ExpenseReport).where(ExpenseReport.id == key, *_filters({}))
+    if visible is not None:
+        statement = statement.where(visible)
     row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
     if row is None:
         raise _not_found()
     return row
 
 
-@router.get("/api/v1/expense-reports", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/expense-reports")
 async def list_expense_reports(
-    request: Request, session: AsyncSession = Depends(read_session)
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """List expense_reports: filters, sort, include and cursor pagination."""
     params = request.query_params
@@ -212,6 +334,9 @@ async def list_expense_reports(
     signature, keys = _order(params.get("sort"))
     options, included = _includes(params.get("include"))
     clauses = _filters(params)
+    clauses.append(
+        _may_list(user)
+    )  # only what the user may see: filtered in SQL, so pages stay exact
     order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
     cursor = params.get("cursor")
     if cursor is not None:
@@ -230,46 +355,72 @@ async def list_expense_reports(
     return json_response({"items": items, "next_cursor": following})
 
 
-@router.get("/api/v1/expense-reports/{id}", dependencies=[Depends(authenticated)])
+@router.get("/api/v1/expense-reports/{id}")
 async def get_expense_report(
-    id: str, request: Request, session: AsyncSession = Depends(read_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """One ExpenseReport by id."""
+
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = _includes(request.query_params.get("include"))
-    row = await _load(session, parse_lookup(id, parse_uuid), options)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
     return json_response(_to_wire(row, included), headers={"ETag": _etag(row)})
 
 
-@router.post("/api/v1/expense-reports", status_code=201, dependencies=[Depends(authenticated)])
+@router.post("/api/v1/expense-reports", status_code=201)
 async def create_expense_report(
-    request: Request, session: AsyncSession = Depends(write_session)
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Create a ExpenseReport; answers 201 with its Location and ETag."""
+
     data = _body(request, await request.body(), ExpenseReportCreate)
     values = data.model_dump()
     await _check_references(session, values)
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     row = ExpenseReport(**values)
+    row.submitter_id = user.id  # set by the server from the signed-in user, never by the client
     session.add(row)
     try:
+        await session.flush()
+        # The rules are checked against the new row inside the transaction: refused means rolled back.
+        await _decide(request, session, row, _rules_create(user), "create", user)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "expense_reports") from None
+    except Problem:
+        await session.rollback()
+        raise
     location = f"/api/v1/expense-reports/{row.id}"
     return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": _etag(row)})
 
 
-@router.patch("/api/v1/expense-reports/{id}", dependencies=[Depends(authenticated)])
+@router.patch("/api/v1/expense-reports/{id}")
 async def update_expense_report(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Change some fields of a ExpenseReport. Honours If-Match (412 when stale)."""
+
     data = _body(request, await request.body(), ExpenseReportUpdate)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_update(user), "update", user)
     _check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():
@@ -287,14 +438,16 @@ async def update_expense_report(
     return json_response(_to_wire(row, []), headers={"ETag": _etag(row)})
 
 
-@router.delete(
-    "/api/v1/expense-reports/{id}", status_code=204, dependencies=[Depends(authenticated)]
-)
+@router.delete("/api/v1/expense-reports/{id}", status_code=204)
 async def delete_expense_report(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Delete a ExpenseReport. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_delete(user), "delete", user)
     _check_if_match(request, row)
     try:
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.

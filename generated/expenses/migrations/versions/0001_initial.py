@@ -142,9 +142,25 @@ def upgrade() -> None:
     op.create_index(op.f("ix_expense_lines_spent_on"), "expense_lines", ["spent_on"], unique=False)
     op.create_index(op.f("ix_expense_lines_category"), "expense_lines", ["category"], unique=False)
     op.create_index(op.f("ix_expense_lines_amount"), "expense_lines", ["amount"], unique=False)
+    op.create_table(
+        "auth_login_failures",
+        sa.Column("login_key", sa.String(64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("first_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("login_key", name=op.f("pk_auth_login_failures")),
+    )
+    op.create_index(
+        op.f("ix_auth_login_failures_last_failure_at"),
+        "auth_login_failures",
+        ["last_failure_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_auth_login_failures_last_failure_at"), table_name="auth_login_failures")
+    op.drop_table("auth_login_failures")
     op.drop_index(op.f("ix_expense_lines_amount"), table_name="expense_lines")
     op.drop_index(op.f("ix_expense_lines_category"), table_name="expense_lines")
     op.drop_index(op.f("ix_expense_lines_spent_on"), table_name="expense_lines")

@@ -149,9 +149,25 @@ def upgrade() -> None:
     op.create_index(
         op.f("ix_project_members_user_id"), "project_members", ["user_id"], unique=False
     )
+    op.create_table(
+        "auth_login_failures",
+        sa.Column("login_key", sa.String(64), nullable=False),
+        sa.Column("failures", sa.Integer(), nullable=False),
+        sa.Column("first_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_failure_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("login_key", name=op.f("pk_auth_login_failures")),
+    )
+    op.create_index(
+        op.f("ix_auth_login_failures_last_failure_at"),
+        "auth_login_failures",
+        ["last_failure_at"],
+        unique=False,
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_auth_login_failures_last_failure_at"), table_name="auth_login_failures")
+    op.drop_table("auth_login_failures")
     op.drop_index(op.f("ix_project_members_user_id"), table_name="project_members")
     op.drop_table("project_members")
     op.drop_index(op.f("ix_tasks_project_id_status"), table_name="tasks")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, exists, func, select
@@ -18,9 +19,9 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from tasks.access import authenticated
+from tasks.auth import optional_user
 from tasks.db import read_session, write_session
-from tasks.models import Project, Task, User
+from tasks.models import Project, Task, User, project_members
 from tasks.problems import Problem, from_pydantic_errors, integrity_problem, invalid
 from tasks.query import (
     parse_bool,
@@ -237,20 +238,161 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
             raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
+def _may_list(user: Any) -> Any:
+    """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
+    # allow Task.list.1 (keel.yaml:104): user in record.project.members or user.role == 'admin'
+    return sa.or_(
+        (
+            sa.exists().where(
+                project_members.c.project_id == Task.project_id,
+                project_members.c.user_id == user.id,
+            )
+            if user is not None
+            else sa.false()
+        ),
+        (sa.true() if user is not None and user.role == "admin" else sa.false()),
+    )
+
+
+def _may_read(user: Any) -> Any:
+    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
+    # allow Task.read.1 (keel.yaml:105): user in record.project.members or user.role == 'admin'
+    return sa.or_(
+        (
+            sa.exists().where(
+                project_members.c.project_id == Task.project_id,
+                project_members.c.user_id == user.id,
+            )
+            if user is not None
+            else sa.false()
+        ),
+        (sa.true() if user is not None and user.role == "admin" else sa.false()),
+    )
+
+
+def _rules_create(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each create rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "Task.create.1",
+            "allow",
+            "the current user is one of the record's project's members",
+            (
+                sa.exists().where(
+                    project_members.c.project_id == Task.project_id,
+                    project_members.c.user_id == user.id,
+                )
+                if user is not None
+                else sa.false()
+            ),
+        ),
+    ]
+
+
+def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each update rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "Task.update.1",
+            "allow",
+            "the current user is one of the record's project's members, or the current user's role is admin",
+            sa.or_(
+                (
+                    sa.exists().where(
+                        project_members.c.project_id == Task.project_id,
+                        project_members.c.user_id == user.id,
+                    )
+                    if user is not None
+                    else sa.false()
+                ),
+                (sa.true() if user is not None and user.role == "admin" else sa.false()),
+            ),
+        ),
+    ]
+
+
+def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
+    """Each delete rule on its own, to name the one that decides a refusal."""
+    return [
+        (
+            "creator-deletes",
+            "allow",
+            "the current user is the record's created by",
+            (Task.created_by_id == user.id if user is not None else sa.false()),
+        ),
+        (
+            "admin-deletes",
+            "allow",
+            "the current user's role is admin",
+            (sa.true() if user is not None and user.role == "admin" else sa.false()),
+        ),
+        ("done-tasks-are-kept", "deny", "the record's status is done", Task.status == "done"),
+    ]
+
+
+async def _decide(
+    request: Request,
+    session: AsyncSession,
+    row: Task,
+    rules: list[tuple[str, str, str, Any]],
+    op: str,
+    user: Any,
+) -> None:
+    """Evaluate the rules against the stored row in one query; refuse with the deciding rule's id."""
+    statement = select(*[clause for *_, clause in rules]).select_from(Task).where(Task.id == row.id)
+    values = (await session.execute(statement)).one()
+    denied_by = next(
+        (
+            (rule, text)
+            for (rule, effect, text, _), v in zip(rules, values)
+            if effect == "deny" and v
+        ),
+        None,
+    )
+    allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
+    if denied_by is None and allowed:
+        return
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
+    rule, explanation = denied_by or (
+        f"Task.{op}",
+        "no rule allows it: "
+        + " or ".join(text for _, effect, text, _ in rules if effect == "allow"),
+    )
+    extra: dict[str, Any] = {"rule": rule}
+    if not request.app.state.settings.production:
+        extra["explanation"] = explanation
+    raise Problem(403, "forbidden", f"You may not {op} this Task.", extra=extra)
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such Task.")
 
 
-async def _load(session: AsyncSession, key: Any, options: list[Any] | None = None) -> Task:
+async def _load(
+    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
+) -> Task:
+    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
     statement = select(Task).where(Task.id == key, *_filters({}))
+    if visible is not None:
+        statement = statement.where(visible)
     row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
     if row is None:
         raise _not_found()
     return row
 
 
-@router.get("/api/tasks", dependencies=[Depends(authenticated)])
-async def list_tasks(request: Request, session: AsyncSession = Depends(read_session)) -> Response:
+@router.get("/api/tasks")
+async def list_tasks(
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
+) -> Response:
     """List tasks: filters, sort, include and cursor pagination."""
     params = request.query_params
     reject_unknown(params, LIST_PARAMS)
@@ -258,6 +400,9 @@ async def list_tasks(request: Request, session: AsyncSession = Depends(read_sess
     signature, keys = _order(params.get("sort"))
     options, included = _includes(params.get("include"))
     clauses = _filters(params)
+    clauses.append(
+        _may_list(user)
+    )  # only what the user may see: filtered in SQL, so pages stay exact
     order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
     cursor = params.get("cursor")
     if cursor is not None:
@@ -274,44 +419,72 @@ async def list_tasks(request: Request, session: AsyncSession = Depends(read_sess
     return json_response({"items": items, "next_cursor": following})
 
 
-@router.get("/api/tasks/{id}", dependencies=[Depends(authenticated)])
+@router.get("/api/tasks/{id}")
 async def get_task(
-    id: str, request: Request, session: AsyncSession = Depends(read_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(read_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """One Task by id."""
+
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = _includes(request.query_params.get("include"))
-    row = await _load(session, parse_lookup(id, parse_uuid), options)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
     return json_response(_to_wire(row, included), headers={"ETag": _etag(row)})
 
 
-@router.post("/api/tasks", status_code=201, dependencies=[Depends(authenticated)])
-async def create_task(request: Request, session: AsyncSession = Depends(write_session)) -> Response:
+@router.post("/api/tasks", status_code=201)
+async def create_task(
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
+) -> Response:
     """Create a Task; answers 201 with its Location and ETag."""
+
     data = _body(request, await request.body(), TaskCreate)
     values = data.model_dump()
     await _check_references(session, values)
+    if user is None:
+        raise Problem(
+            401,
+            "authentication_required",
+            "Sign in to do this.",
+            headers={"WWW-Authenticate": "Bearer"},
+        )
     row = Task(**values)
+    row.created_by_id = user.id  # set by the server from the signed-in user, never by the client
     session.add(row)
     try:
+        await session.flush()
+        # The rules are checked against the new row inside the transaction: refused means rolled back.
+        await _decide(request, session, row, _rules_create(user), "create", user)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "tasks") from None
+    except Problem:
+        await session.rollback()
+        raise
     location = f"/api/tasks/{row.id}"
     return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": _etag(row)})
 
 
-@router.patch("/api/tasks/{id}", dependencies=[Depends(authenticated)])
+@router.patch("/api/tasks/{id}")
 async def update_task(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Change some fields of a Task. Honours If-Match (412 when stale)."""
+
     data = _body(request, await request.body(), TaskUpdate)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_update(user), "update", user)
     _check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():
@@ -329,12 +502,16 @@ async def update_task(
     return json_response(_to_wire(row, []), headers={"ETag": _etag(row)})
 
 
-@router.delete("/api/tasks/{id}", status_code=204, dependencies=[Depends(authenticated)])
+@router.delete("/api/tasks/{id}", status_code=204)
 async def delete_task(
-    id: str, request: Request, session: AsyncSession = Depends(write_session)
+    id: str,
+    request: Request,
+    session: AsyncSession = Depends(write_session),
+    user: Any = Depends(optional_user),
 ) -> Response:
     """Delete a Task. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    await _decide(request, session, row, _rules_delete(user), "delete", user)
     _check_if_match(request, row)
     try:
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
