@@ -230,29 +230,16 @@ def test_example_apps_show_anonymous_users_nothing_and_let_them_change_nothing(t
 
 def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, request):
     """A password sent to an entity endpoint must reach the database only as an argon2 hash."""
+    import asyncio
+    import sqlite3
+
     with serve(REPO / "specs/expenses", tmp_path, request, "sqlite") as client:
-        app = client.app
-        import asyncio
-
-        from sqlalchemy import text as sql
-
-        async def stored() -> list[str]:
-            async with app.state.database.engine.connect() as conn:
-                return [row[0] for row in await conn.execute(sql("SELECT password_hash FROM employees"))]
-
-        from tests.generated_app import import_package_module
-
         auth = import_package_module(tmp_path / "out", "expenses.auth", fresh=False)
         admin_hash = asyncio.run(auth.hash_password("correct horse battery"))
-
-        async def seed() -> None:
-            async with app.state.database.engine.begin() as conn:
-                await conn.execute(sql("INSERT INTO employees (id, email, full_name, password_hash, active, role, "
-                                       "created_at, updated_at, lock_version) VALUES (:id, 'a@x.test', 'A', :h, 1, "
-                                       "'admin', CURRENT_TIMESTAMP, CURRENT_TIMESTAMP, 1)"),
-                                   {"id": uuid.uuid4().hex, "h": admin_hash})
-
-        asyncio.run(seed())
+        with sqlite3.connect(tmp_path / "app.db") as db:  # the first admin, as `create-admin` would make
+            db.execute("INSERT INTO employees (id, email, full_name, password_hash, active, role, created_at, "
+                       "updated_at, lock_version) VALUES (?, 'a@x.test', 'A', ?, 1, 'admin', CURRENT_TIMESTAMP, "
+                       "CURRENT_TIMESTAMP, 1)", (uuid.uuid4().hex, admin_hash))
         token = client.post("/api/v1/auth/login", json={"email": "a@x.test", "password": "correct horse battery"})
         assert token.status_code == 200, token.text
         headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
@@ -260,7 +247,8 @@ def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, reques
                               json={"email": "b@x.test", "full_name": "B", "password": "another long secret"})
         assert created.status_code == 201, created.text
         assert "password" not in created.json() and "password_hash" not in created.json()
-        hashes = asyncio.run(stored())
+        with sqlite3.connect(tmp_path / "app.db") as db:
+            hashes = [row[0] for row in db.execute("SELECT password_hash FROM employees")]
         assert all(h.startswith("$argon2") for h in hashes) and "another long secret" not in hashes
         login = client.post("/api/v1/auth/login", json={"email": "b@x.test", "password": "another long secret"})
         assert login.status_code == 200

@@ -165,7 +165,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Project.list.1 (keel.yaml:65): user in record.members or user.role == 'admin'
+    # allow Project.list.1 (keel.yaml:65): user in record.members or user == record.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -174,13 +174,14 @@ def _may_list(user: Any) -> Any:
             if user is not None
             else sa.false()
         ),
+        (Project.owner_id == user.id if user is not None else sa.false()),
         (sa.true() if user is not None and user.role == "admin" else sa.false()),
     )
 
 
 def _may_read(user: Any) -> Any:
     """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Project.read.1 (keel.yaml:66): user in record.members or user.role == 'admin'
+    # allow Project.read.1 (keel.yaml:66): user in record.members or user == record.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -189,6 +190,7 @@ def _may_read(user: Any) -> Any:
             if user is not None
             else sa.false()
         ),
+        (Project.owner_id == user.id if user is not None else sa.false()),
         (sa.true() if user is not None and user.role == "admin" else sa.false()),
     )
 

@@ -240,7 +240,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Task.list.1 (keel.yaml:104): user in record.project.members or user.role == 'admin'
+    # allow Task.list.1 (keel.yaml:104): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -250,19 +250,29 @@ def _may_list(user: Any) -> Any:
             if user is not None
             else sa.false()
         ),
+        (
+            sa.exists().where(Project.id == Task.project_id, Project.owner_id == user.id)
+            if user is not None
+            else sa.false()
+        ),
         (sa.true() if user is not None and user.role == "admin" else sa.false()),
     )
 
 
 def _may_read(user: Any) -> Any:
     """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Task.read.1 (keel.yaml:105): user in record.project.members or user.role == 'admin'
+    # allow Task.read.1 (keel.yaml:105): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
                 project_members.c.project_id == Task.project_id,
                 project_members.c.user_id == user.id,
             )
+            if user is not None
+            else sa.false()
+        ),
+        (
+            sa.exists().where(Project.id == Task.project_id, Project.owner_id == user.id)
             if user is not None
             else sa.false()
         ),
@@ -276,14 +286,21 @@ def _rules_create(user: Any) -> list[tuple[str, str, str, Any]]:
         (
             "Task.create.1",
             "allow",
-            "the current user is one of the record's project's members",
-            (
-                sa.exists().where(
-                    project_members.c.project_id == Task.project_id,
-                    project_members.c.user_id == user.id,
-                )
-                if user is not None
-                else sa.false()
+            "the current user is one of the record's project's members, or the current user is the record's project's owner",
+            sa.or_(
+                (
+                    sa.exists().where(
+                        project_members.c.project_id == Task.project_id,
+                        project_members.c.user_id == user.id,
+                    )
+                    if user is not None
+                    else sa.false()
+                ),
+                (
+                    sa.exists().where(Project.id == Task.project_id, Project.owner_id == user.id)
+                    if user is not None
+                    else sa.false()
+                ),
             ),
         ),
     ]
@@ -295,13 +312,18 @@ def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
         (
             "Task.update.1",
             "allow",
-            "the current user is one of the record's project's members, or the current user's role is admin",
+            "the current user is one of the record's project's members, the current user is the record's project's owner, or the current user's role is admin",
             sa.or_(
                 (
                     sa.exists().where(
                         project_members.c.project_id == Task.project_id,
                         project_members.c.user_id == user.id,
                     )
+                    if user is not None
+                    else sa.false()
+                ),
+                (
+                    sa.exists().where(Project.id == Task.project_id, Project.owner_id == user.id)
                     if user is not None
                     else sa.false()
                 ),
