@@ -19,7 +19,7 @@ demo: $(STAMP)
 	  echo "== keel generate $$spec --out generated/$$app"; $(BIN)/keel generate $$spec --out generated/$$app || exit $$?; \
 	done
 	@mkdir -p .keel
-	@echo "== Serving the task manager on http://127.0.0.1:8000 (endpoints: generated/tasks/README.md). Ctrl+C stops it."
+	@echo "== Serving the task manager on http://127.0.0.1:8000: interactive docs at http://127.0.0.1:8000/docs, endpoints in generated/tasks/README.md. Ctrl+C stops it."
 	DATABASE_URL=sqlite:///$(CURDIR)/.keel/demo-tasks.db $(BIN)/keel serve specs/tasks --out generated/tasks
 
 validate: demo
