@@ -85,6 +85,7 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
                       "unique_fields": unique_fields}),
         TemplateFile(f"{pkg}/wire.py", "app/package/wire.py.j2", base),
         TemplateFile(f"{pkg}/query.py", "app/package/query.py.j2", base),
+        TemplateFile(f"{pkg}/crud.py", "app/package/crud.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/middleware.py", "app/package/middleware.py.j2", base),
         TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),

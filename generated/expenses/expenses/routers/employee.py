@@ -11,7 +11,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from pydantic import BaseModel, ValidationError
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,9 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import hash_password, optional_user
+from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
 from expenses.db import read_session, write_session
 from expenses.models import Employee
-from expenses.problems import Problem, from_pydantic_errors, integrity_problem, invalid
+from expenses.problems import Problem, integrity_problem, invalid
 from expenses.query import (
     parse_bool,
     parse_date,
@@ -87,80 +87,9 @@ def _filters(params: Any) -> list[Any]:
     return clauses
 
 
-def _order(text: str | None) -> tuple[str, list[tuple[Any, bool, bool, Any, str]]]:
-    """The sort keys asked for (or the default), always ending with the id so the order is total."""
-    spec = text or DEFAULT_SORT
-    keys = []
-    for part in spec.split(","):
-        descending = part.startswith("-")
-        name = part.lstrip("-")
-        if name not in SORT_KEYS or any(k[4] == name for k in keys):
-            raise invalid(
-                "sort",
-                f"cannot sort by {name!r}; sortable: {', '.join(sorted(SORT_KEYS))}",
-                "invalid_sort",
-            )
-        column, nullable, parse = SORT_KEYS[name]
-        keys.append((column, descending, nullable, parse, name))
-    if keys[-1][4] != "id":
-        keys.append((Employee.id, False, False, parse_uuid, "id"))
-    return spec, keys
-
-
-def _includes(text: str | None) -> tuple[list[Any], list[str]]:
-    if not text:
-        return [], []
-    names = text.split(",")
-    for name in names:
-        if name not in INCLUDES:
-            allowed = ", ".join(sorted(INCLUDES)) or "nothing"
-            raise invalid(
-                "include", f"cannot include {name!r}; includable: {allowed}", "invalid_include"
-            )
-    return [INCLUDES[name] for name in dict.fromkeys(names)], names
-
-
 def _to_wire(row: Employee, included: list[str]) -> dict[str, Any]:
     body = employee_to_wire(row)
     return body
-
-
-def _etag(row: Employee) -> str:
-    return f'"v{row.lock_version}"'
-
-
-def _check_if_match(request: Request, row: Employee) -> None:
-    expected = request.headers.get("if-match")
-    if (
-        expected is not None
-        and expected.strip() != "*"
-        and _etag(row) not in [t.strip() for t in expected.split(",")]
-    ):
-        raise Problem(
-            412,
-            "stale_version",
-            "The record changed since you read it; fetch it again.",
-            headers={"ETag": _etag(row)},
-        )
-
-
-def _body(request: Request, data: bytes, model: Any) -> Any:
-    content_type = request.headers.get("content-type", "").split(";")[0].strip().lower()
-    if content_type not in ("application/json", "application/merge-patch+json"):
-        raise Problem(415, "unsupported_media_type", "Send the body as application/json.")
-    try:
-        return model.model_validate_json(data)
-    except ValidationError as exc:
-        problem = from_pydantic_errors(exc.errors())
-        for error in problem.errors or []:
-            field = error["field"].rsplit("/", 1)[-1]
-            if error["code"] == "extra_forbidden" and field in SERVER_FIELDS:
-                error.update(
-                    message="is managed by the server and cannot be set", code="read_only_field"
-                )
-            elif error["code"] == "extra_forbidden" and field in WRITE_ONCE_FIELDS:
-                error.update(message="cannot be changed once set", code="write_once_field")
-        raise problem from None
 
 
 async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
@@ -227,48 +156,6 @@ def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-async def _decide(
-    request: Request,
-    session: AsyncSession,
-    row: Employee,
-    rules: list[tuple[str, str, str, Any]],
-    op: str,
-    user: Any,
-) -> None:
-    """Evaluate the rules against the stored row in one query; refuse with the deciding rule's id."""
-    statement = (
-        select(*[clause for *_, clause in rules]).select_from(Employee).where(Employee.id == row.id)
-    )
-    values = (await session.execute(statement)).one()
-    denied_by = next(
-        (
-            (rule, text)
-            for (rule, effect, text, _), v in zip(rules, values)
-            if effect == "deny" and v
-        ),
-        None,
-    )
-    allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
-    if denied_by is None and allowed:
-        return
-    if user is None:
-        raise Problem(
-            401,
-            "authentication_required",
-            "Sign in to do this.",
-            headers={"WWW-Authenticate": "Bearer"},
-        )
-    rule, explanation = denied_by or (
-        f"Employee.{op}",
-        "no rule allows it: "
-        + " or ".join(text for _, effect, text, _ in rules if effect == "allow"),
-    )
-    extra: dict[str, Any] = {"rule": rule}
-    if not request.app.state.settings.production:
-        extra["explanation"] = explanation
-    raise Problem(403, "forbidden", f"You may not {op} this Employee.", extra=extra)
-
-
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such Employee.")
 
@@ -296,8 +183,8 @@ async def list_employees(
     params = request.query_params
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
-    signature, keys = _order(params.get("sort"))
-    options, included = _includes(params.get("include"))
+    signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Employee.id, parse_uuid))
+    options, included = includes(params.get("include"), INCLUDES)
     clauses = _filters(params)
     clauses.append(
         _may_list(user)
@@ -330,9 +217,9 @@ async def get_employee(
     """One Employee by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = _includes(request.query_params.get("include"))
+    options, included = includes(request.query_params.get("include"), INCLUDES)
     row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
-    return json_response(_to_wire(row, included), headers={"ETag": _etag(row)})
+    return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
 @router.post("/api/v1/employees", status_code=201)
@@ -343,7 +230,9 @@ async def create_employee(
 ) -> Response:
     """Create a Employee; answers 201 with its Location and ETag."""
 
-    data = _body(request, await request.body(), EmployeeCreate)
+    data = parse_body(
+        request, await request.body(), EmployeeCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS
+    )
     values = data.model_dump()
     values["password_hash"] = await hash_password(
         values["password_hash"]
@@ -354,7 +243,7 @@ async def create_employee(
     try:
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
-        await _decide(request, session, row, _rules_create(user), "create", user)
+        await decide(request, session, row, _rules_create(user), "create", user)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -363,7 +252,7 @@ async def create_employee(
         await session.rollback()
         raise
     location = f"/api/v1/employees/{row.id}"
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": _etag(row)})
+    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
 
 
 @router.patch("/api/v1/employees/{id}")
@@ -375,7 +264,9 @@ async def update_employee(
 ) -> Response:
     """Change some fields of a Employee. Honours If-Match (412 when stale)."""
 
-    data = _body(request, await request.body(), EmployeeUpdate)
+    data = parse_body(
+        request, await request.body(), EmployeeUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS
+    )
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
@@ -384,8 +275,8 @@ async def update_employee(
             changes["password_hash"]
         )  # never stored in plain text
     row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
-    await _decide(request, session, row, _rules_update(user), "update", user)
-    _check_if_match(request, row)
+    await decide(request, session, row, _rules_update(user), "update", user)
+    check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
@@ -399,4 +290,4 @@ async def update_employee(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "employees") from None
-    return json_response(_to_wire(row, []), headers={"ETag": _etag(row)})
+    return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
