@@ -13,7 +13,7 @@ from typing import Any
 from generator.ir.nodes import AppIR
 from generator.targets.api import api_view
 from generator.targets.auth import auth_files, main_auth_context
-from generator.targets.app import router_context
+from generator.targets.app import router_context, visibility_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.migrations import migration_files
 from generator.targets.openapi import openapi_document
@@ -88,6 +88,7 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/crud.py", "app/package/crud.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/middleware.py", "app/package/middleware.py.j2", base),
         TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
+        TemplateFile(f"{pkg}/visibility.py", "app/package/visibility.py.j2", {**base, **visibility_context(ir)}),
         TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
         TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2", {**base, "entities": views}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),

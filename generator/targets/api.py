@@ -55,9 +55,13 @@ class SortKey:
 class Include:
     wire: str
     name: str
-    loader: str  # Python source of the loader option
+    loader: str  # Python source of the loader function: joinedload or selectinload
+    relationship: str  # Python source of the relationship attribute
     to_many: bool
     target_serializer: str
+    # Function in the app's visibility module that filters the embedded records by the
+    # target's read rule; None when everyone may read the target (its rule is `true`).
+    visible: str | None
 
 
 @dataclass(frozen=True)
@@ -212,10 +216,17 @@ def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
     return out
 
 
+def read_filter(target: EntityIR) -> str | None:
+    """The visibility function for records of ``target``: its read rule, or nobody (deny by default)."""
+    access = dict(target.access).get("read", "denied")
+    if access == "public":
+        return None
+    return f"readable_{target.module}" if access == "authenticated" else "nobody"
+
+
 def _include(e: EntityIR, r: RelationIR, by_name: dict[str, EntityIR]) -> Include:
     target = by_name[r.target]
-    if r.kind == "many_to_one":
-        loader = f"joinedload({e.name}.{r.name})"  # to-one: the same query, one LEFT JOIN
-    else:
-        loader = f"selectinload({e.name}.{r.name})"  # to-many: one more query for all rows of the page
-    return Include(r.wire, r.name, loader, r.kind != "many_to_one", f"{target.module}_to_wire")
+    # to-one: the same query, one LEFT JOIN; to-many: one more query for all rows of the page.
+    loader = "joinedload" if r.kind == "many_to_one" else "selectinload"
+    return Include(r.wire, r.name, loader, f"{e.name}.{r.name}", r.kind != "many_to_one",
+                   f"{target.module}_to_wire", read_filter(target))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from generator.compile import free_names
 from generator.ir.nodes import AppIR, EntityIR, OperationRulesIR
 from generator.naming import camel
-from generator.targets.api import EntityApiView, SortKey, api_view
+from generator.targets.api import EntityApiView, SortKey, api_view, read_filter
 
 
 def _key(ir: AppIR, name: str) -> str:
@@ -38,35 +38,64 @@ def _combined(rules: OperationRulesIR) -> str:
     return f"sa.and_({allow}, sa.not_({deny}))"
 
 
-def rule_context(ir: AppIR, e: EntityIR) -> dict:
-    """The compiled rules of each operation, and the names their code needs."""
-    by_op = {r.op: r for r in e.rules if r.rules}
-    names = set()
-    for rules in by_op.values():
+def _shown(rule) -> dict:  # type: ignore[no-untyped-def]
+    # Rule text goes into comments on one line: whitespace (newlines included) collapses to spaces.
+    return {"id": rule.id, "effect": rule.effect, "sql": rule.sql, "source": rule.source,
+            "comment": " ".join(rule.text.split()), "english": repr(rule.english), "id_literal": repr(rule.id)}
+
+
+def _names(ir: AppIR, rule_sets: list[OperationRulesIR]) -> dict:
+    """The models, helpers and modules the compiled source of ``rule_sets`` refers to."""
+    names: set[str] = set()
+    for rules in rule_sets:
         for rule in rules.rules:
             names |= free_names(rule.sql)
-    models = sorted(n for n in names if any(x.name == n for x in ir.entities) or any(t.name == n for t in ir.link_tables))
-    helpers = sorted(n for n in names if n in ("_today", "_utcnow"))
-    def shown(rule) -> dict:  # type: ignore[no-untyped-def]
-        # Rule text goes into comments on one line: whitespace (newlines included) collapses to spaces.
-        return {"id": rule.id, "effect": rule.effect, "sql": rule.sql, "source": rule.source,
-                "comment": " ".join(rule.text.split()), "english": repr(rule.english), "id_literal": repr(rule.id)}
-
+    tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
     return {
-        "rules": {op: {"combined": _combined(r), "rules": [shown(x) for x in r.rules]} for op, r in by_op.items()},
-        "rule_models": models,
-        "rule_helpers": helpers,
-        "rule_modules": sorted(n for n in names if n in ("datetime", "decimal")),
+        "rule_models": sorted(names & tables),
+        "rule_helpers": sorted(names & {"_today", "_utcnow"}),
+        "rule_modules": sorted(names & {"datetime", "decimal"}),
+    }
+
+
+def rule_context(ir: AppIR, e: EntityIR) -> dict:
+    """The compiled rules of each operation but read, and the names their code needs.
+
+    The read rule lives in the visibility module: includes from other entities need it too.
+    """
+    by_op = {r.op: r for r in e.rules if r.rules and r.op != "read"}
+    return {
+        "rules": {op: {"combined": _combined(r), "rules": [_shown(x) for x in r.rules]} for op, r in by_op.items()},
+        **_names(ir, list(by_op.values())),
         "has_auth": ir.auth is not None,
         "user_model": ir.auth.user_entity if ir.auth else None,
     }
 
 
-def _needs_user(e: EntityIR, rules: dict, current_user: list[str]) -> set[str]:
+def visibility_context(ir: AppIR) -> dict:
+    """Each entity's compiled read rule, for the visibility module."""
+    read_rules = [(e, next(r for r in e.rules if r.op == "read")) for e in ir.entities
+                  if any(r.op == "read" and r.rules for r in e.rules)]
+    return {
+        "filters": [{"name": f"readable_{e.module}", "entity": e.name, "combined": _combined(r),
+                     "rules": [_shown(x) for x in r.rules]} for e, r in read_rules],
+        **_names(ir, [r for _, r in read_rules]),
+    }
+
+
+def _own_read_filter(e: EntityIR) -> str | None:
+    """The entity's own compiled read rule, if it has one (an operation refused outright is 403 instead)."""
+    name = read_filter(e)
+    return name if name and name != "nobody" else None
+
+
+def _needs_user(e: EntityIR, view: EntityApiView, rules: dict, current_user: list[str]) -> set[str]:
     """Operations whose handler must know who is asking."""
     ops = set(rules)
-    if "read" in rules:
-        ops |= {"update", "delete"} & set(e.operations)  # they load through the read rule (404 if hidden)
+    if _own_read_filter(e):  # reads and writes load through the read rule (404 if hidden)
+        ops |= {"read", "update", "delete"} & set(e.operations)
+    if any(i.visible not in (None, "nobody") for i in view.includes):
+        ops |= {"list", "read"} & set(e.operations)  # embedded records obey their own read rule
     if current_user and "create" in e.operations:
         ops.add("create")
     return ops
@@ -96,7 +125,10 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "current_user_fields": current_user,
         # Password fields arrive in plain text and are stored only as argon2 hashes.
         "password_fields": [c.name for c in e.columns if c.spec_type == "password"],
-        "needs_user": sorted(_needs_user(e, rules["rules"], current_user)),
+        "needs_user": sorted(_needs_user(e, view, rules["rules"], current_user)),
+        # The visibility functions this router calls: its own read rule and its includes' targets'.
+        "read_filter": _own_read_filter(e),
+        "visibility_imports": sorted({f for f in [_own_read_filter(e), *(i.visible for i in view.includes)] if f}),
         "model_imports": targets,
         "serializer_imports": serializers,
         "list_params": sorted(list_params),
