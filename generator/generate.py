@@ -85,13 +85,20 @@ def render_files(ir: AppIR) -> dict[str, bytes]:
     """Every output file's exact bytes, keyed by POSIX path relative to the output directory."""
     texts: dict[str, str] = {}
     python: list[str] = []  # formatted together below: cached, and in parallel when that pays
-    for planned in plan_files(ir):
+    dumped: dict[int, str] = {}
+    planned_files = plan_files(ir)  # kept alive while ``dumped`` is keyed by its documents' ids
+    for planned in planned_files:
         if isinstance(planned, TemplateFile):
             texts[planned.path] = _environment().get_template(planned.template).render(**planned.context)
             if planned.path.endswith(".py"):  # TOML and Markdown are rendered as written
                 python.append(planned.path)
         elif isinstance(planned, JsonFile):
-            texts[planned.path] = json.dumps(planned.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            # The same document may be written twice (openapi.json beside the app and inside it):
+            # serialised once, since at 200 entities that is 10 MB of indented JSON.
+            key = id(planned.document)
+            if key not in dumped:
+                dumped[key] = json.dumps(planned.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+            texts[planned.path] = dumped[key]
         else:  # pragma: no cover
             raise TypeError(planned)
     # Each is also compiled (or known to compile): a generated module that does not compile is a Keel bug.

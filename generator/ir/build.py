@@ -18,7 +18,7 @@ from generator.ir.types import decimal_digits, id_storage, scalar_storage
 from generator.loader.sourcemap import SourceMap
 from generator.model.spec import Entity, Field, Spec
 from generator.naming import pluralize, snake, table_name, wire_name
-from generator.routes import all_endpoints, collection_path, lookup_field
+from generator.routes import all_endpoints, collection_path, entity_endpoints, lookup_field
 
 __all__ = ["build_ir", "constraint_name"]
 
@@ -183,7 +183,7 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
         access=tuple((op, access_of(entity, op)) for op in entity.operations),
         endpoints=tuple(
             EndpointIR(ep.method, ep.path, ep.kind, ep.name, _operation_id(ep), where(ep.pointer))
-            for ep in all_endpoints(spec) if ep.entity == entity.name
+            for ep in entity_endpoints(spec, entity)
         ),
         envelope=entity.api.envelope if entity.api.envelope is not None else spec.api.envelope,
         envelope_one=entity.api.envelope_one or wire_name(snake(entity.name), wires),

@@ -179,7 +179,7 @@ class AuthIR:
     scheme: str  # the word in the Authorization header (Bearer, Token)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, weakref_slot=True)  # weakref: targets memoise views per IR
 class AppIR:
     name: str
     package: str

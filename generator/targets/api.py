@@ -8,6 +8,7 @@ ahead of time, so the generated code parses and serialises without reflection.
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, RelationIR
@@ -98,8 +99,24 @@ class EntityApiView:
     state_field: str | None
 
 
+# Views already built, per IR (by identity, forgotten when the IR is): every target asks for
+# the same views, and building them again per call made generation quadratic in entities.
+_VIEWS: dict[int, tuple[dict[str, EntityIR], dict[str, EntityApiView]]] = {}
+
+
 def api_view(ir: AppIR, e: EntityIR) -> EntityApiView:
-    by_name = {x.name: x for x in ir.entities}
+    """The API view of entity ``e`` of ``ir``, built once per IR."""
+    memo = _VIEWS.get(id(ir))
+    if memo is None:
+        memo = _VIEWS[id(ir)] = ({x.name: x for x in ir.entities}, {})
+        weakref.finalize(ir, _VIEWS.pop, id(ir), None)
+    by_name, views = memo
+    if e.name not in views:
+        views[e.name] = _build_view(ir, e, by_name)
+    return views[e.name]
+
+
+def _build_view(ir: AppIR, e: EntityIR, by_name: dict[str, EntityIR]) -> EntityApiView:
     lookup_col = next(c for c in e.columns if c.name == e.lookup)
     create = tuple(_input_field(e, c, for_update=False) for c in e.columns if c.on_create)
     update = tuple(_input_field(e, c, for_update=True) for c in e.columns if c.on_update)
