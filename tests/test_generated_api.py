@@ -150,6 +150,58 @@ def test_bad_cursor_is_400(catalog):
     problem(catalog.get("/api/products", params={"cursor": "not-a-cursor"}), 400, "bad_cursor")
 
 
+# Found by Schemathesis (tests/test_schemathesis.py): query values the document does not allow were accepted.
+@pytest.mark.parametrize("params,field,code", [
+    ({"price__gte": "1e5"}, "price__gte", "invalid_parameter"),  # the document: -?[0-9]+(.[0-9]+)?
+    ({"price__gte": ""}, "price__gte", "invalid_parameter"),
+    ({"available_from": "20240501"}, "available_from", "invalid_parameter"),  # fromisoformat takes it; RFC 3339 not
+    ({"available_from__gt": "2024-W01-1"}, "available_from__gt", "invalid_parameter"),
+    ({"supplier_id": "3fa85f6457174562b3fc2c963f66afa6"}, "supplier_id", "invalid_parameter"),  # no hyphens
+    ({"stock": "\u0663"}, "stock", "invalid_parameter"),  # an Arabic-Indic digit is a digit to str.isdigit
+    ({"limit": "\uff11"}, "limit", "invalid_limit"),  # a fullwidth 1
+    ({"category": "toys"}, "category", "invalid_parameter"),  # not in the enum: refused, not "matches nothing"
+    ({"category__in": "tools,null"}, "category__in", "invalid_parameter"),
+    ({"sort": ""}, "sort", "invalid_sort"),  # empty is not the default
+])
+def test_query_values_outside_the_documented_syntax_are_refused(catalog, params, field, code):
+    [error] = problem(catalog.get("/api/products", params=params), 422, "validation_failed")["errors"]
+    assert (error["field"], error["code"]) == (field, code)
+
+
+def test_a_repeated_query_parameter_is_refused_and_repeated_keys_count_once(catalog):
+    [error] = problem(catalog.get("/api/products?category=tools&category=garden"), 422, "validation_failed")["errors"]
+    assert (error["field"], error["code"]) == ("category", "repeated_parameter")
+    supplier = make_supplier(catalog)
+    make_product(catalog, supplier["id"], name="B", sku="BBB-0001", price="2.00")
+    make_product(catalog, supplier["id"], name="A", sku="AAA-0001", price="3.00")
+    twice = catalog.get("/api/products", params={"sort": "-price,name,-price", "include": "supplier,supplier"})
+    assert twice.status_code == 200, twice.text
+    assert [p["name"] for p in twice.json()["items"]] == ["A", "B"]  # the first -price decides
+    assert all(p["supplier"]["id"] == supplier["id"] for p in twice.json()["items"])
+    dated = catalog.get("/api/products", params={"available_from__lt": "2030-01-01T00:00:00Z"})
+    problem(dated, 422, "validation_failed")  # a date filter takes a date, not a date-time
+
+
+def test_a_whole_number_written_with_a_fraction_is_an_integer(catalog):
+    """JSON Schema counts 3.0 as an integer, so the app must too; 3.5 stays refused."""
+    supplier = make_supplier(catalog)
+    product = make_product(catalog, supplier["id"], stock=3.0)
+    assert product["stock"] == 3
+    body = {"name": "X", "sku": "XXX-0001", "price": "1.00", "supplier_id": supplier["id"], "stock": 3.5}
+    [error] = problem(catalog.post("/api/products", json=body), 422, "validation_failed")["errors"]
+    assert error["field"] == "stock"
+
+
+def test_405_lists_every_method_of_the_path_and_instance_is_a_uri_reference(catalog):
+    response = catalog.request("OPTIONS", "/api/products")
+    problem(response, 405, "method_not_allowed")
+    assert response.headers["allow"] == "GET, POST"
+    response = catalog.put(f"/api/products/{uuid.uuid4()}", json={})
+    assert response.status_code == 405 and response.headers["allow"] == "DELETE, GET, PATCH"
+    missing = problem(catalog.get("/api/suppliers/caf\u00e9 \u0084"), 404, "not_found")
+    assert missing["instance"] == "/api/suppliers/caf%C3%A9%20%C2%84"  # percent-encoded, as in the request
+
+
 @pytest.mark.parametrize("body,field", [
     ({"name": "X", "sku": "BAD", "price": "1.00"}, "sku"),
     ({"name": "X", "sku": "ABC-0001", "price": 1.5}, "price"),

@@ -134,6 +134,11 @@ def test_document_describes_exactly_the_served_operations_and_parameters(specs, 
     document = documents[name]
     expected = {(ep.method.lower(), ep.path): ep.operation_id for e in ir.entities for ep in e.endpoints
                 if ep.kind in SERVED}
+    if ir.auth is not None:  # the sign-in router's endpoints
+        expected[("post", f"{ir.prefix}/auth/login")] = "login"
+        expected[("get", f"{ir.prefix}/me")] = "get_me"
+        if ir.auth.signup:
+            expected[("post", f"{ir.prefix}/auth/signup")] = "signup"
     described = {(method, path): op["operationId"] for path, item in document["paths"].items()
                  for method, op in item.items()}
     assert described == expected  # no action, transition or named query: the routers do not serve them yet
@@ -150,7 +155,10 @@ def test_document_describes_exactly_the_served_operations_and_parameters(specs, 
                 assert ("401" in op["responses"]) == (access == "authenticated")
                 refusable_write = access == "authenticated" and ep.kind in ("create", "update", "delete")
                 assert ("403" in op["responses"]) == (access == "denied" or refusable_write)
-                assert op["security"] == ([{ir.auth_scheme: []}] if access == "authenticated" else [])
+                # Lists and reads answer anonymous requests (with what the rules show nobody), so sign-in is
+                # optional there (`{}`); writes refuse them with 401.
+                signed = [{ir.auth_scheme: []}, {}] if ep.kind in ("list", "read") else [{ir.auth_scheme: []}]
+                assert op["security"] == (signed if access == "authenticated" else [])
     schemes = document["components"].get("securitySchemes", {})
     if any(access == "authenticated" for e in ir.entities for _, access in e.access):
         expected_scheme = ({"type": "http", "scheme": "bearer"} if ir.auth_scheme == "Bearer" else
@@ -183,6 +191,53 @@ def test_embedded_entity_schemas_are_the_published_ones_without_their_own_identi
         entity, shape = name.split(".")
         embedded = schemas[f"{entity}{shape.title()}"]
         assert embedded == {k: v for k, v in published.items() if k not in ("$schema", "$id", "$comment")}
+
+
+@pytest.mark.parametrize("whole,scale,low,high", [
+    (10, 2, "0", None), (10, 2, "0.01", "100000"), (4, 2, "-12.5", "7.05"), (3, 0, "5", "120"),
+    (5, 3, "1.005", None), (2, 2, None, "-0.5"), (3, 1, "-3", "0"), (6, 2, "99.99", "100.01"),
+])
+def test_a_decimal_pattern_says_exactly_which_values_the_app_accepts(whole, scale, low, high):
+    """JSON Schema cannot bound a number sent as a string, so the bounds are in the pattern (found by
+    Schemathesis: "-6439" matched the old pattern of a price with min 0, and the app refused it)."""
+    import decimal
+    import random
+
+    from generator.ir.decimal_range import bounded_decimal_pattern
+
+    pattern = re.compile(bounded_decimal_pattern(whole, scale, low, high))
+    shape = re.compile(rf"-?[0-9]{{1,{whole}}}" + (rf"(\.[0-9]{{1,{scale}}})?" if scale else ""))
+
+    def accepted(text: str) -> bool:  # what wire.decimal_type in the app accepts
+        if not shape.fullmatch(text):
+            return False
+        value = decimal.Decimal(text)
+        return (low is None or value >= decimal.Decimal(low)) and (high is None or value <= decimal.Decimal(high))
+
+    rng = random.Random(whole * 100 + scale)
+    samples = {"0", "-0", "00", "0.0", "-0.00", ".5", "5.", "-", "", "1e3"}
+    for bound in filter(None, (low, high)):
+        step = decimal.Decimal(1).scaleb(-scale)
+        for k in range(-3, 4):
+            text = format(decimal.Decimal(bound) + k * step, "f")
+            samples |= {text, "-" + text.lstrip("-"), "0" + text.lstrip("-"), text.rstrip("0")}
+    for _ in range(20000):
+        digits = "".join(rng.choice("0123456789") for _ in range(rng.randint(1, whole + scale + 2)))
+        if scale and rng.random() < 0.6:
+            at = rng.randint(1, len(digits))
+            digits = digits[:at] + "." + digits[at:]
+        samples.add(("-" if rng.random() < 0.4 else "") + digits)
+    wrong = sorted(t for t in samples if bool(pattern.fullmatch(t)) != accepted(t))
+    assert wrong == []
+
+
+def test_bounded_decimals_in_the_documents(documents):
+    amount = documents["expenses"]["components"]["schemas"]["ExpenseLineCreate"]["properties"]["amount"]
+    pattern = re.compile(amount["pattern"])
+    assert [bool(pattern.fullmatch(v)) for v in ("0.01", "100000", "100000.00", "42.5")] == [True] * 4
+    assert [bool(pattern.fullmatch(v)) for v in ("0", "0.00", "-1", "100000.01", "1e3")] == [False] * 5
+    price = documents["catalog"]["components"]["schemas"]["ProductCreate"]["properties"]["price"]
+    assert re.fullmatch(price["pattern"], "-0") and not re.fullmatch(price["pattern"], "-6439")
 
 
 # --- Redocly -------------------------------------------------------------------------------------------
@@ -336,6 +391,12 @@ class Conformance:
                 spec = self.document["components"]["headers"][spec["$ref"].rsplit("/", 1)[1]]
             if spec.get("required"):
                 assert header.lower() in response.headers, f"{method} {template} {status}: no {header} header"
+            if header.lower() in response.headers:  # and its value is one the document allows
+                value: Any = response.headers[header.lower()]
+                if spec["schema"].get("type") == "integer":
+                    value = int(value) if value.isdigit() else value
+                errors = list(Draft202012Validator(spec["schema"]).iter_errors(value))
+                assert errors == [], f"{method.upper()} {template} {status}: {header}: {value!r} {errors[0].message}"
         if not response.content:
             assert "content" not in described
             return None
@@ -442,6 +503,77 @@ def test_auth_bound_operations_answer_as_documented(tmp_path, specs, documents):
         refused = client.post("/api/projects", json={"name": "x"})  # needs a signed-in owner
         check(refused, "/api/projects")
         assert refused.status_code == 401 and refused.headers["www-authenticate"] == "Token"
+
+
+def test_sign_in_endpoints_answer_as_documented(tmp_path, database_url, documents):
+    """/auth/signup, /auth/login and /me: every answer they give, as the document describes it."""
+    document = documents["tasks"]
+    assert {"/api/auth/login", "/api/auth/signup", "/api/me"} <= set(document["paths"])
+    check = Conformance(document)
+    login, signup, me = "/api/auth/login", "/api/auth/signup", "/api/me"
+    password = "correct horse battery staple"
+    with make_client(EXAMPLES["tasks"], tmp_path / "out", database_url) as client:
+        created = check(client.post(signup, json={"email": "ada@example.test", "name": "Ada", "password": password}),
+                        signup)
+        assert created["user"]["role"] == "member" and created["token_type"] == "bearer"
+        check(client.post(signup, json={"email": "ada@example.test", "name": "Ada", "password": password}),
+              signup)  # 409
+        for body in ({"email": "eve@example.test", "name": "Eve", "password": password, "role": "admin"},
+                     {"email": "eve@example.test", "name": "Eve", "password": "short"}, {"email": "eve@example.test"}):
+            assert check(client.post(signup, json=body), signup)["status"] == 422
+        token = check(client.post(login, json={"email": "ada@example.test", "password": password}), login)
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        assert check(client.get(me, headers=headers), me)["email"] == "ada@example.test"
+        for bad in ({}, {"Authorization": "Bearer not-a-token"}, {"Authorization": "Basic abc"}):
+            response = client.get(me, headers=bad)
+            assert check(response, me)["status"] == 401 and response.headers["www-authenticate"].startswith("Bearer")
+        # a list or read with a token that is not valid is refused too, as documented
+        assert check(client.get("/api/tasks", headers={"Authorization": "Bearer x.y.z"}), "/api/tasks")["status"] == 401
+        assert check(client.get("/api/tasks/" + str(uuid.uuid4()), headers=headers), "/api/tasks/{id}")["status"] == 404
+        for body in ({"email": "ada@example.test"}, {"email": "ada@example.test", "password": 12345},
+                     {"email": "ada@example.test", "password": password, "colour": "red"}):
+            assert check(client.post(login, json=body), login)["status"] == 422
+        check(client.post(login, content=b"{nope", headers={"content-type": "application/json"}), login)  # 400
+        check(client.post(login, content=b"email=a", headers={"content-type": "text/plain"}), login)  # 415
+        check(client.post(login, json={"email": "ada@example.test", "password": "x" * 5000}), login)  # 413
+        engine = create_engine(database_url)
+        with engine.begin() as conn:
+            conn.exec_driver_sql("UPDATE users SET active = false WHERE email = 'ada@example.test'")
+        engine.dispose()
+        assert check(client.post(login, json={"email": "ada@example.test", "password": password}),
+                     login)["code"] == "account_inactive"  # 403
+        assert check(client.get(me, headers=headers), me)["code"] == "invalid_token"  # 401: deactivated meanwhile
+        for _ in range(5):
+            assert check(client.post(login, json={"email": "bob@example.test", "password": "wrong"}),
+                         login)["code"] == "invalid_credentials"  # 401, no WWW-Authenticate
+        throttled = client.post(login, json={"email": "bob@example.test", "password": "wrong"})
+        assert check(throttled, login)["code"] == "too_many_attempts" and int(throttled.headers["retry-after"]) > 0
+    statuses = {(template, status) for _, template, status in check.checked}
+    assert {(login, s) for s in ("200", "400", "401", "403", "413", "415", "422", "429")} <= statuses
+    assert {(signup, s) for s in ("201", "409", "422")} | {(me, "200"), (me, "401")} <= statuses
+
+
+def test_links_lead_from_a_record_to_its_own_operations(documents):
+    """Links (what stateful clients and testers follow) name real operations and fill their parameters."""
+    document = documents["tasks"]
+    by_id = {op["operationId"]: (path, method, op) for path, item in document["paths"].items()
+             for method, op in item.items()}
+    created = by_id["create_project"][2]["responses"]["201"]["links"]
+    assert created["get_project"]["parameters"] == {"path.slug": "$response.body#/slug"}
+    assert created["update_project"]["parameters"] == {"path.slug": "$response.body#/slug",
+                                                       "header.If-Match": "$response.header.ETag"}
+    assert created["create_task_project_id"]["requestBody"] == {"project_id": "$response.body#/id"}
+    assert by_id["signup"][2]["responses"]["201"]["links"]["get_user"]["parameters"] == {
+        "path.id": "$response.body#/user/id"}
+    for _, _, op in by_id.values():
+        for response in op["responses"].values():
+            for link in response.get("links", {}).values():
+                path, method, _ = by_id[link["operationId"]]
+                declared = {f"{p['in']}.{p['name']}" for p in _parameters(document, path, method)}
+                assert set(link.get("parameters", {})) <= declared
+    variant = documents["variant"]  # with an envelope, the key is inside it
+    links = variant["paths"]["/api/products"]["post"]["responses"]["201"]["links"]
+    assert links["get_product"]["parameters"] == {"path.id": "$response.body#/product/id"}
 
 
 # --- /docs and /openapi.json ----------------------------------------------------------------------------

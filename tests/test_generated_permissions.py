@@ -36,11 +36,18 @@ entities:
       email: {type: email, unique: true}
       password: {type: password, min_length: 8}
       name: string
+      phone:
+        type: string
+        required: false
+        access:
+          read: user == record or user.role == 'admin'
+          write: user == record
       notes: {type: has_many, to: Note, via: author}
     include: [notes]
     permissions:
       list: user != null
       read: user == record or user.role == 'admin'
+      update: user == record or user.role == 'admin'
   Note:
     fields:
       title: string
@@ -264,3 +271,28 @@ def test_task_manager_members_see_their_projects_tasks_and_no_others(tmp_path, m
         body = problem(api.call("DELETE", f"/tasks/{task_id}", owner), 403, "forbidden")
         assert body["rule"] == "Task.delete"
         assert api.call("DELETE", f"/tasks/{task_id}", member).status_code == 204
+
+
+@pytest.mark.parametrize("backend", ["sqlite", "postgresql"])
+def test_a_field_read_rule_hides_the_field_and_a_write_rule_refuses_it(notes, people, tmp_path):
+    me_ada = notes.call("GET", "/me", people["ada"]).json()
+    ada_id, bob_id = me_ada["id"], notes.call("GET", "/me", people["bob"]).json()["id"]
+    assert notes.call("PATCH", f"/accounts/{ada_id}", people["ada"], json={"phone": "+41 1"}).json()["phone"] == "+41 1"
+    assert notes.call("GET", "/me", people["ada"]).json()["phone"] == "+41 1"
+    # Bob may list accounts, but Ada's phone is absent from what he gets (not null: absent).
+    listed = {a["id"]: a for a in notes.call("GET", "/accounts", people["bob"]).json()["items"]}
+    assert "phone" not in listed[ada_id] and listed[bob_id]["phone"] is None
+    assert notes.call("GET", "/accounts", people["ada"]).json()["items"][0].get("phone") in ("+41 1", None)
+    assert {a["id"]: a for a in notes.call("GET", "/accounts", people["ada"]).json()["items"]}[ada_id]["phone"] == "+41 1"
+    # An admin reads it, but may not set it: only its owner may.
+    models = import_package_module(tmp_path / "out", "notes.models", fresh=False)
+    engine = create_engine(notes.url)
+    with engine.begin() as conn:
+        conn.execute(models.Account.__table__.update().where(models.Account.__table__.c.email == "bob@example.test")
+                     .values(role="admin"))
+    engine.dispose()
+    assert notes.call("GET", f"/accounts/{ada_id}", people["bob"]).json()["phone"] == "+41 1"
+    body = problem(notes.call("PATCH", f"/accounts/{ada_id}", people["bob"], json={"phone": "+1 555"}), 403, "forbidden")
+    assert body["rule"] == "Account.phone.write" and body["field"] == "phone"
+    assert notes.call("PATCH", f"/accounts/{ada_id}", people["bob"], json={"name": "Ada L."}).status_code == 200
+    assert notes.call("GET", "/me", people["ada"]).json()["phone"] == "+41 1"  # unchanged

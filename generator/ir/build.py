@@ -57,7 +57,11 @@ class _Locator:
 
 
 def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "keel.yaml") -> AppIR:
-    from generator.ir.rules import attach_rules  # the rule compiler reads the IR: imported late
+    from generator.ir.field_access import attach_field_access  # the compilers read the IR: imported late
+    from generator.ir.invariants import attach_invariants
+    from generator.ir.rules import attach_rules
+    from generator.ir.trail import attach_trail
+    from generator.ir.workflows import attach_workflows
 
     where = _Locator(source_map, root)
     link_tables = _link_tables(spec, where)
@@ -85,7 +89,9 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
         endpoints=endpoints,
         auth=_auth(spec),
     )
-    return attach_rules(ir, spec, where)
+    ir = attach_invariants(attach_rules(ir, spec, where), spec, where, constraint_name)
+    ir = attach_field_access(ir, spec, where)
+    return attach_workflows(attach_trail(ir, spec, where), spec, where)
 
 
 def _auth(spec: Spec) -> AuthIR | None:

@@ -97,6 +97,64 @@ class CheckIR:
 
 
 @dataclass(frozen=True, slots=True)
+class InvariantIR:
+    """A cross-field condition every stored record must meet, and where it is enforced.
+
+    ``constraint`` names the database CHECK when SQL keeps the condition's meaning
+    (then the database enforces it and the app maps the violation); otherwise the app
+    checks it: ``python`` over the row before it is written, or ``sql`` (a SQLAlchemy
+    value over the model) against the written row inside the transaction.
+    """
+
+    name: str
+    message: str
+    text: str  # the spec's expression, for comments
+    english: str
+    source: str
+    constraint: str | None = None
+    python: str | None = None
+    sql: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NotificationIR:
+    """A spec notification, compiled: who gets it (SQL) and its message (SQL values between texts).
+
+    ``recipients`` is a SQLAlchemy condition over the entity's model and ``user``, which the
+    generated code binds to an alias of the user model (so ``user == record.submitter`` picks the
+    submitter). ``parts`` alternate literal text and compiled placeholder values.
+    """
+
+    name: str
+    event: str  # created | updated | deleted | changed | transition
+    field: str | None  # event changed: the attribute whose change triggers it
+    transitions: tuple[str, ...]
+    recipients: str
+    parts: tuple[tuple[str, str], ...]  # ("text", literal) | ("sql", SQLAlchemy source over the model and user)
+    to_text: str
+    message: str
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FieldRuleIR:
+    """Who may read or write one field: a rule over ``user`` and ``record``, as a Python predicate.
+
+    ``python`` is None when the rule needs the database (it follows relations); such a
+    field is then shown to nobody and written by nobody: deny unless a rule allows.
+    """
+
+    attr: str  # the column attribute
+    wire: str
+    op: str  # read | write
+    id: str  # e.g. Employee.bank_account.read
+    text: str
+    english: str
+    source: str
+    python: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class OrderIR:
     column: str  # attribute name
     descending: bool
@@ -132,6 +190,105 @@ class OperationRulesIR:
 
 
 @dataclass(frozen=True, slots=True)
+class ConditionIR:
+    """A compiled guard, approval condition or query filter: SQLAlchemy source and what the spec said."""
+
+    id: str  # reported when it decides a refusal
+    sql: str  # a SQLAlchemy boolean over the model (and ``user``, ``input``)
+    text: str  # the expression as written in the spec
+    english: str
+    source: str
+    uses_input: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class EffectIR:
+    """One effect of a transition or action: ``set`` a column, ``add``/``remove`` a link."""
+
+    kind: str  # set | add | remove
+    target: str  # set: the column attribute; add/remove: the many relation
+    value: str  # Python source of the value, over ``user``, ``input`` and ``record`` (a loaded row)
+    value_is_sql: bool  # the value needs the database: a SQLAlchemy expression over the model instead
+    text: str
+    source: str
+    link_table: str | None = None  # add/remove: the link table and its columns (this record, the other)
+    this_column: str | None = None
+    other_column: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalStepIR:
+    index: int
+    role: str
+    when: ConditionIR | None  # the step is required only when this holds
+
+
+@dataclass(frozen=True, slots=True)
+class ApprovalsIR:
+    steps: tuple[ApprovalStepIR, ...]
+    exclude: ConditionIR | None  # holds when the user may not approve (e.g. is the submitter)
+    distinct: bool
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class CommandIR:
+    """A transition or an action: one endpoint that checks, then changes one record."""
+
+    kind: str  # transition | action
+    name: str
+    method: str
+    path: str
+    operation_id: str
+    description: str
+    sources: tuple[str, ...]  # transition: the states it may start from (every state for ``*``)
+    target: str | None  # transition: the state it ends in
+    roles: tuple[str, ...]
+    rules: tuple[RuleIR, ...]  # the permission, compiled like the CRUD rules
+    guard: ConditionIR | None
+    input: tuple[ColumnIR, ...]  # the request body's fields (``name`` is the input name, not ``<ref>_id``)
+    effects: tuple[EffectIR, ...]
+    approvals: ApprovalsIR | None = None
+    frozen: tuple[str, ...] = ()  # fields its effects change that a frozen rule may cover
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class QueryIR:
+    name: str
+    path: str
+    operation_id: str
+    description: str
+    where: ConditionIR
+    order: tuple[OrderIR, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class FrozenIR:
+    """Fields that may not change while the record is in one of ``states`` (or send it to ``return_to``)."""
+
+    states: tuple[str, ...]
+    columns: tuple[str, ...]  # column attributes
+    children: tuple[tuple[str, str, str], ...]  # has_many fields: (child entity, its key attribute, field)
+    relations: tuple[str, ...]  # many relations (changed only by add/remove effects)
+    return_to: str | None
+    text: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class WorkflowIR:
+    field: str  # the state column attribute
+    states: tuple[str, ...]
+    initial: str
+    final: tuple[str, ...]
+    transitions: tuple[CommandIR, ...]
+    frozen: tuple[FrozenIR, ...]
+    source: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class EntityIR:
     name: str  # class name
     module: str  # snake_case module name
@@ -160,6 +317,14 @@ class EntityIR:
     description: str
     source: str = ""
     rules: tuple[OperationRulesIR, ...] = ()
+    invariants: tuple[InvariantIR, ...] = ()
+    field_rules: tuple[FieldRuleIR, ...] = ()
+    notifications: tuple[NotificationIR, ...] = ()
+    audit_redacted: tuple[str, ...] = ()  # attributes the audit trail stores as "[redacted]" (write-only)
+    audit_hidden: tuple[str, ...] = ()  # attributes stored but not shown by the history endpoint (field read rules)
+    workflow: WorkflowIR | None = None  # transitions, approvals and frozen fields (generator/ir/workflows.py)
+    actions: tuple[CommandIR, ...] = ()
+    queries: tuple[QueryIR, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from generator.ir.decimal_range import bounded_decimal_pattern
 from generator.model.spec import Field
 
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
@@ -83,8 +84,13 @@ def scalar_storage(f: Field) -> StorageType:
     if t == "decimal":
         precision, scale = decimal_digits(f)
         schema = {"type": "string", "format": "decimal", "pattern": decimal_pattern(precision, scale)}
-        # JSON Schema cannot bound a number written as a string; keep the bounds as annotations.
-        schema.update({f"x-{k}": v for k, v in decimal_bounds(f).items()})
+        # JSON Schema cannot bound a number written as a string: the pattern carries the bounds, and
+        # they are kept as annotations too.
+        bounds = decimal_bounds(f)
+        if bounds and precision > scale:
+            schema["pattern"] = bounded_decimal_pattern(precision - scale, scale, bounds.get("minimum"),
+                                                        bounds.get("maximum"))
+        schema.update({f"x-{k}": v for k, v in bounds.items()})
         return StorageType(f"Numeric({precision}, {scale}, asdecimal=True)", "decimal.Decimal", schema)
     if t == "boolean":
         return StorageType("Boolean()", "bool", {"type": "boolean"})

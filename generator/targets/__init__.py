@@ -13,11 +13,14 @@ from typing import Any
 from generator.ir.nodes import AppIR
 from generator.targets.api import api_view
 from generator.targets.auth import auth_files, main_auth_context
-from generator.targets.app import router_context, visibility_context
+from generator.targets.app import router_context, serializer_views, visibility_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.migrations import migration_files
 from generator.targets.openapi import openapi_document
+from generator.targets.tests import suite_files
 from generator.targets.models import models_context
+from generator.targets.trail import has_trail_router, trail_files
+from generator.targets.workflows import workflow_files, workflow_routers
 
 
 @dataclass(frozen=True)
@@ -43,6 +46,21 @@ _WHAT = {"list": "list {plural}", "read": "one {name}", "create": "create a {nam
          "delete": "delete a {name}"}
 
 
+def _workflow_row(e, ep) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    if ep.kind == "query":
+        return {"method": ep.method, "path": ep.path, "what": f"the `{ep.name}` query of {e.plural.replace('_', ' ')}",
+                "access": "as listing"}
+    if ep.kind == "action":
+        return {"method": ep.method, "path": ep.path, "what": f"`{ep.name}` a {e.name} (action)",
+                "access": "signed-in"}
+    t = next(t for t in e.workflow.transitions if t.name == ep.name)
+    what = f"`{t.name}` a {e.name}: {' or '.join(t.sources)} -> {t.target}"
+    if t.approvals is not None:
+        what += " (approvals: " + ", ".join(s.role + (" if " + s.when.text if s.when else "")
+                                             for s in t.approvals.steps) + ")"
+    return {"method": ep.method, "path": ep.path, "what": what, "access": "signed-in"}
+
+
 def endpoint_rows(ir: AppIR) -> list[dict[str, str]]:
     """The README's endpoint table: only endpoints the generated app serves today."""
     rows = []
@@ -53,6 +71,8 @@ def endpoint_rows(ir: AppIR) -> list[dict[str, str]]:
                 rows.append({"method": ep.method, "path": ep.path,
                              "what": _WHAT[ep.kind].format(plural=e.plural.replace("_", " "), name=e.name),
                              "access": _ACCESS_WORDS[access[ep.kind]]})
+            elif ep.kind in ("transition", "action", "query"):  # routers/<entity>_workflow.py
+                rows.append(_workflow_row(e, ep))
     return rows
 
 
@@ -82,7 +102,9 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/db.py", "app/package/db.py.j2", base),
         TemplateFile(f"{pkg}/problems.py", "app/package/problems.py.j2",
                      {**base, "error_format": ir.error_format, "validation_status": ir.validation_status,
-                      "unique_fields": unique_fields}),
+                      "unique_fields": unique_fields,
+                      "invariant_checks": sorted((i.constraint, repr(i.name), repr(i.message))
+                                                 for e in ir.entities for i in e.invariants if i.constraint)}),
         TemplateFile(f"{pkg}/wire.py", "app/package/wire.py.j2", base),
         TemplateFile(f"{pkg}/query.py", "app/package/query.py.j2", base),
         TemplateFile(f"{pkg}/crud.py", "app/package/crud.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
@@ -90,12 +112,14 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/visibility.py", "app/package/visibility.py.j2", {**base, **visibility_context(ir)}),
         TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
-        TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2", {**base, "entities": views}),
+        TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2",
+                     {**base, "entities": serializer_views(ir)}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
         TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir)}),
         TemplateFile(f"{pkg}/docs.py", "app/package/docs.py.j2", base),
         TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2",
-                     {**base, "routers": [e.module for e in ir.entities], "has_auth": ir.auth is not None}),
+                     {**base, "routers": workflow_routers(ir) + [e.module for e in ir.entities] + (["trail"] if has_trail_router(ir) else []),
+                      "has_auth": ir.auth is not None}),
     ]
     files += [
         TemplateFile("pyproject.toml", "app/pyproject.toml.j2", {**base, "version": ir.version}),
@@ -113,4 +137,7 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
     files += [JsonFile("openapi.json", openapi), JsonFile(f"{pkg}/openapi.json", openapi)]
     files += migration_files(ir)
     files += auth_files(ir)
+    files += trail_files(ir)  # audit.py, notifications.py, routers/trail.py
+    files += workflow_files(ir, head)  # workflow.py, idempotency.py, routers/<entity>_workflow.py
+    files += suite_files(ir, head)  # the app's own test suite (tests/)
     return files

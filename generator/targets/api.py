@@ -169,7 +169,7 @@ def _input_type(c: ColumnIR) -> str:
     if c.spec_type == "enum":
         return "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
     if c.spec_type == "ref":
-        return "uuid.UUID" if c.py_type == "uuid.UUID" else "PositiveInt"
+        return "uuid.UUID" if c.py_type == "uuid.UUID" else "Annotated[Integer, Field(gt=0)]"
     if c.spec_type == "decimal":
         digits = c.sa_type[len("Numeric("):].split(",")
         bounds = [repr(schema.get(k)) for k in ("x-minimum", "x-maximum")]
@@ -186,7 +186,7 @@ def _input_type(c: ColumnIR) -> str:
             constraints.append(r"pattern=r'^https?://[^\s]+$'")
         return f"Annotated[str, StringConstraints({', '.join(constraints)})]" if constraints else "str"
     if base == "int":
-        return f"Annotated[int, Field(ge={schema['minimum']}, le={schema['maximum']})]"
+        return f"Annotated[Integer, Field(ge={schema['minimum']}, le={schema['maximum']})]"
     return base
 
 
@@ -221,6 +221,8 @@ def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
     out = []
     column = f"{e.name}.{c.name}"
     parse = _query_parser(c)
+    if c.spec_type == "enum":  # a value outside the enum is refused, not a filter that matches nothing
+        parse = "one_of(" + ", ".join(repr(v) for v in c.json_schema["enum"]) + ")"
     for op in c.filter_ops:
         if op == "in":
             out.append(FilterParam(f"{c.wire}__in", parse, f"{column}.in_(value)", True))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from generator.compile import free_names
-from generator.ir.nodes import AppIR, EntityIR, OperationRulesIR
+from generator.ir.nodes import AppIR, EntityIR, InvariantIR, OperationRulesIR
 from generator.naming import camel
 from generator.targets.api import EntityApiView, SortKey, api_view, read_filter
 
@@ -44,12 +44,15 @@ def _shown(rule) -> dict:  # type: ignore[no-untyped-def]
             "comment": " ".join(rule.text.split()), "english": repr(rule.english), "id_literal": repr(rule.id)}
 
 
-def _names(ir: AppIR, rule_sets: list[OperationRulesIR]) -> dict:
-    """The models, helpers and modules the compiled source of ``rule_sets`` refers to."""
+def _names(ir: AppIR, rule_sets: list[OperationRulesIR], sources: tuple[str, ...] = ()) -> dict:
+    """The models, helpers and modules the compiled source of ``rule_sets`` (and ``sources``) refers to."""
     names: set[str] = set()
     for rules in rule_sets:
         for rule in rules.rules:
             names |= free_names(rule.sql)
+    for source in sources:
+        names |= free_names(source)
+    names.discard("record")  # the parameter of a Python predicate
     tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
     return {
         "rule_models": sorted(names & tables),
@@ -58,15 +61,23 @@ def _names(ir: AppIR, rule_sets: list[OperationRulesIR]) -> dict:
     }
 
 
+def _invariant(inv: InvariantIR) -> dict:
+    return {"name": inv.name, "source": inv.source, "comment": " ".join(inv.text.split()), "python": inv.python,
+            "sql": inv.sql, "name_literal": repr(inv.name), "message_literal": repr(inv.message)}
+
+
 def rule_context(ir: AppIR, e: EntityIR) -> dict:
     """The compiled rules of each operation but read, and the names their code needs.
 
     The read rule lives in the visibility module: includes from other entities need it too.
     """
     by_op = {r.op: r for r in e.rules if r.rules and r.op != "read"}
+    invariant_sources = tuple(x for inv in e.invariants for x in (inv.python, inv.sql) if x)
     return {
         "rules": {op: {"combined": _combined(r), "rules": [_shown(x) for x in r.rules]} for op, r in by_op.items()},
-        **_names(ir, list(by_op.values())),
+        **_names(ir, list(by_op.values()), invariant_sources),
+        "python_invariants": [_invariant(inv) for inv in e.invariants if inv.python],
+        "sql_invariants": [_invariant(inv) for inv in e.invariants if inv.sql],
         "has_auth": ir.auth is not None,
         "user_model": ir.auth.user_entity if ir.auth else None,
     }
@@ -103,6 +114,9 @@ def _needs_user(e: EntityIR, view: EntityApiView, rules: dict, current_user: lis
 
 def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     view = api_view(ir, e)
+    by_name = {x.name: x for x in ir.entities}
+    guarded = {f"{x.module}_to_wire" for x in [e, *(by_name[inc_target(ir, e, i.name)] for i in view.includes)]
+               if any(r.op == "read" for r in x.field_rules)}
     rules = rule_context(ir, e)
     current_user = [c.name for c in e.columns if c.server_value == "current_user"]
     sort_keys, default_sort = _sort_keys(ir, e, view)
@@ -125,7 +139,14 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "current_user_fields": current_user,
         # Password fields arrive in plain text and are stored only as argon2 hashes.
         "password_fields": [c.name for c in e.columns if c.spec_type == "password"],
-        "needs_user": sorted(_needs_user(e, view, rules["rules"], current_user)),
+        "needs_user": sorted(_needs_user(e, view, rules["rules"], current_user)
+                             | (set(e.operations) - {"delete"} if guarded else set())),
+        # Serializers that show some fields only to some users: they are given the user.
+        "guarded_serializers": sorted(guarded),
+        "pass_user": ", user" if guarded else "",
+        "write_guards": [{"attr": r.attr, "wire": r.wire, "id": r.id, "source": r.source, "python": r.python,
+                          "comment": " ".join(r.text.split()), "english": repr(r.english)}
+                         for r in e.field_rules if r.op == "write"],
         # The visibility functions this router calls: its own read rule and its includes' targets'.
         "read_filter": _own_read_filter(e),
         "visibility_imports": sorted({f for f in [_own_read_filter(e), *(i.visible for i in view.includes)] if f}),
@@ -140,8 +161,34 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "count_key": view.envelope_count if view.envelope else "total",
         "one_open": one_open,
         "one_close": one_close,
+        **_frozen_hooks(ir, e),  # workflow.py's frozen-field checks this router calls
     }
+
+
+def _frozen_hooks(ir: AppIR, e: EntityIR) -> dict:
+    from generator.targets.workflows import child_hooks  # it imports this module: imported late
+
+    return {"frozen_check": f"frozen_{e.module}" if e.workflow and e.workflow.frozen else None,
+            "frozen_parents": child_hooks(ir, e)}
 
 
 def inc_target(ir: AppIR, e: EntityIR, relation: str) -> str:
     return next(r.target for r in e.relations if r.name == relation)
+
+
+def serializer_views(ir: AppIR) -> list[dict]:
+    """Per entity: the fields every reader gets, and those a read rule guards."""
+    out = []
+    for e in ir.entities:
+        view = api_view(ir, e)
+        guarded_attrs = {r.attr: r for r in e.field_rules if r.op == "read"}
+        wires = {c.wire: c.name for c in e.columns}
+        out.append({
+            "name": e.name,
+            "module": e.module,
+            "fields": [(wire, value) for wire, value in view.read_fields if wires[wire] not in guarded_attrs],
+            "guarded": [{"wire": r.wire, "value": dict(view.read_fields)[r.wire], "python": r.python, "id": r.id,
+                         "source": r.source, "comment": " ".join(r.text.split())}
+                        for r in guarded_attrs.values() if r.wire in dict(view.read_fields)],
+        })
+    return out

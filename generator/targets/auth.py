@@ -107,6 +107,8 @@ def auth_context(ir: AppIR) -> dict[str, Any]:
         "title": ir.title,
         "user": user.name,
         "user_module": user.module,
+        # The user entity's serializer shows rule-guarded fields only when told who is reading.
+        "user_guarded": any(r.op == "read" for r in user.field_rules),
         "user_table": user.table,
         "identity": auth.identity,
         "identity_wire": auth.identity_wire,

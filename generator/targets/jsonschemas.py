@@ -28,6 +28,7 @@ def _property(c: ColumnIR) -> dict[str, Any]:
 
 
 def _document(ir: AppIR, e: EntityIR, shape: str) -> dict[str, Any]:
+    guarded: dict[str, Any] = {}
     if shape == "create":
         cols = [c for c in e.columns if c.on_create]
         required = sorted(c.wire for c in cols if c.required_on_create)
@@ -36,7 +37,8 @@ def _document(ir: AppIR, e: EntityIR, shape: str) -> dict[str, Any]:
         required = []
     else:
         cols = [c for c in e.columns if c.readable]
-        required = sorted(c.wire for c in cols)
+        guarded = {r.attr: r for r in e.field_rules if r.op == "read"}
+        required = sorted(c.wire for c in cols if c.name not in guarded)  # guarded fields may be absent
     doc: dict[str, Any] = {
         "$schema": DIALECT,
         "$id": f"{e.name}.{shape}.json",
@@ -44,7 +46,8 @@ def _document(ir: AppIR, e: EntityIR, shape: str) -> dict[str, Any]:
         "title": f"{e.name}{shape.title()}",
         "description": f"{e.description or e.name} ({shape} shape)",
         "type": "object",
-        "properties": {c.wire: _property(c) for c in cols},
+        "properties": {c.wire: _guarded(_property(c), guarded.get(c.name)) if shape == "read" else _property(c)
+                       for c in cols},
         "additionalProperties": shape == "read",
     }
     if required:
@@ -52,6 +55,14 @@ def _document(ir: AppIR, e: EntityIR, shape: str) -> dict[str, Any]:
     if shape == "update":
         doc["minProperties"] = 1
     return doc
+
+
+def _guarded(schema: dict[str, Any], rule: Any) -> dict[str, Any]:
+    """A field with a read rule: say who sees it (it is absent for everyone else)."""
+    if rule is None:
+        return schema
+    note = f"Present only when {rule.english} ({rule.id}); absent otherwise."
+    return {**schema, "description": f"{schema['description']} {note}" if "description" in schema else note}
 
 
 def entity_schemas(ir: AppIR) -> Iterator[tuple[str, dict[str, Any]]]:

@@ -26,6 +26,8 @@ from typing import TYPE_CHECKING
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, ForeignKeyIR, LinkTableIR
 from generator.ir.order import creation_order
 from generator.targets.auth import LOGIN_THROTTLE_TABLE, login_throttle_columns
+from generator.targets.trail import SupportTable, support_tables
+from generator.targets.workflows import extra_migration_tables
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
     from generator.targets import TemplateFile
@@ -132,6 +134,9 @@ def initial_revision_context(ir: AppIR) -> dict:
     tables = [_entity_table(e, fks) for e in entities] + [_link_table(t) for t in ir.link_tables]
     if login_throttle_columns(ir):  # sign-in's failed-login counts: no keys to other tables, so last
         tables.append(_login_throttle_table(ir))
+    support = support_tables(ir)  # the audit log and the notification outbox (generator/targets/trail.py)
+    tables += [_support_table(t) for t in support]
+    tables += extra_migration_tables(ir)  # idempotency keys and approvals (generator/targets/workflows.py)
     late = [fk for fk in fks.values() if fk.deferred]
     return {
         "revision": INITIAL_REVISION,
@@ -146,6 +151,9 @@ def initial_revision_context(ir: AppIR) -> dict:
             f'op.drop_constraint({_f(fk.name)}, {_s(fk.table)}, type_="foreignkey")' for fk in reversed(late)
         ),
         "drop_tables": tuple(reversed(tables)),
+        # Triggers keeping the audit log append-only, per dialect (models.py installs the same ones).
+        "support_ddl": tuple((repr(d), repr(sql)) for t in support for d, sql in t.ddl),
+        "drop_functions": tuple(repr(f"DROP FUNCTION IF EXISTS {name}()") for name in _functions(support)),
     }
 
 
@@ -194,6 +202,28 @@ def _login_throttle_table(ir: AppIR) -> TableView:
                  f"name={_f(convention_name('pk', LOGIN_THROTTLE_TABLE))})")
     indexes = [(convention_name("ix", LOGIN_THROTTLE_TABLE, (c.name,)), (c.name,)) for c in columns if c.index]
     return _table(LOGIN_THROTTLE_TABLE, items, indexes)
+
+
+def _support_table(t: SupportTable) -> TableView:
+    """An audit or outbox table, as models.py declares it (no keys to other tables)."""
+    items = []
+    for c in t.columns:
+        auto = "autoincrement=True, " if c.primary_key else ""
+        items.append(f"sa.Column({_s(c.name)}, {_sa(c.sa_type)}, {auto}nullable={c.nullable and not c.primary_key})")
+    items.append(f"sa.PrimaryKeyConstraint({_args(c.name for c in t.columns if c.primary_key)}, "
+                 f"name={_f(convention_name('pk', t.table))})")
+    for c in t.columns:
+        if c.unique:
+            items.append(f"sa.UniqueConstraint({_s(c.name)}, name={_f(convention_name('uq', t.table, (c.name,)))})")
+    indexes = [(convention_name("ix", t.table, (c.name,)), (c.name,)) for c in t.columns if c.index]
+    indexes += [(convention_name("ix", t.table, cols, name), cols) for name, cols in t.indexes]
+    return _table(t.table, items, indexes)
+
+
+def _functions(support: tuple[SupportTable, ...]) -> list[str]:
+    """PostgreSQL trigger functions the support tables' DDL creates (dropped on downgrade)."""
+    return [sql.split("FUNCTION ", 1)[1].split("(", 1)[0] for t in support for d, sql in t.ddl
+            if d == "postgresql" and sql.startswith("CREATE OR REPLACE FUNCTION ")]
 
 
 def _table(name: str, items: list[str], indexes: list[tuple[str, tuple[str, ...]]]) -> TableView:

@@ -14,6 +14,8 @@ from dataclasses import dataclass
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, LinkTableIR, RelationIR
 from generator.ir.order import creation_order
 from generator.targets.auth import login_throttle_model
+from generator.targets.trail import support_models
+from generator.targets.workflows import extra_models
 
 _SA_NAME = re.compile(r"\b([A-Z][A-Za-z]+)\(")
 _PY_MODULES = {"uuid.UUID": "uuid", "decimal.Decimal": "decimal", "datetime.date": "datetime",
@@ -49,8 +51,14 @@ def models_context(ir: AppIR) -> dict:
     throttle = login_throttle_model(ir)  # sign-in's failed-login counts (None without auth)
     if throttle is not None:
         code += "\n" + "\n".join(throttle["columns"])
+    support = support_models(ir)  # the audit log and the notification outbox, when the spec needs them
+    support += extra_models(ir)  # idempotency keys and approvals (generator/targets/workflows.py)
+    for table in support:
+        code += "\n" + "\n".join(table["columns"] + table["table_args"])
+        if table["ddl"]:  # not scanned for names: the SQL inside is not Python
+            code += "\nDDL(event.listen("
     return {"title": ir.title, "entities": entities, "link_tables": links, "imports": _imports(code, ir),
-            "login_throttle": throttle}
+            "login_throttle": throttle, "support_tables": support}
 
 
 def _imports(code: str, ir: AppIR) -> tuple[str, ...]:
@@ -67,6 +75,8 @@ def _imports(code: str, ir: AppIR) -> tuple[str, ...]:
     if "Any" in code:
         lines.append("from typing import Any")
     lines.append("")
+    if "event.listen(" in code:  # support tables' triggers (generator/targets/trail.py)
+        sa_names.add("event")
     lines.append(f"from sqlalchemy import {', '.join(sorted(sa_names - {'Mapped'}))}")
     lines.append("from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship")
     return tuple(lines)

@@ -24,6 +24,7 @@ from typing import Any
 from generator.ir.nodes import AppIR, ColumnIR, EndpointIR, EntityIR
 from generator.targets.api import EntityApiView, FilterParam, api_view
 from generator.targets.app import router_context
+from generator.targets.auth import auth_context
 from generator.targets.jsonschemas import entity_schemas
 
 OPENAPI_VERSION = "3.1.0"
@@ -34,13 +35,15 @@ _PROBLEM = "application/problem+json"
 _TITLES = {  # as problems.py.j2 says them
     400: "Bad Request", 401: "Unauthorized", 403: "Forbidden", 404: "Not Found", 409: "Conflict",
     412: "Precondition Failed", 413: "Content Too Large", 415: "Unsupported Media Type",
-    422: "Unprocessable Content", 500: "Internal Server Error", 503: "Service Unavailable",
+    422: "Unprocessable Content", 429: "Too Many Requests", 500: "Internal Server Error",
+    503: "Service Unavailable",
 }
 _DEFAULT_MAX_BODY = 1048576  # settings.py.j2: APP_MAX_BODY_BYTES default
 # How a query-string value is parsed (query.py.j2) -> the schema of the values it accepts.
 _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "parse_int": {"type": "integer", "format": "int64"},
-    "parse_decimal": {"type": "string", "format": "decimal", "description": "A decimal number, e.g. 12.50."},
+    "parse_decimal": {"type": "string", "format": "decimal", "pattern": "^-?[0-9]+(\\.[0-9]+)?$",
+                      "description": "A decimal number, e.g. 12.50."},
     "parse_bool": {"type": "boolean"},
     "parse_date": {"type": "string", "format": "date"},
     "parse_datetime": {"type": "string", "format": "date-time"},
@@ -53,8 +56,8 @@ _PARSE_MESSAGES = {
     "parse_decimal": "must be a decimal number",
     "parse_bool": "must be true or false",
     "parse_date": "month must be in 1..12",
-    "parse_datetime": "must include a time zone (Z or +01:00)",
-    "parse_uuid": "badly formed hexadecimal UUID string",
+    "parse_datetime": "must be a date and time with a time zone, e.g. 2024-05-01T09:30:00Z",
+    "parse_uuid": "must be a UUID, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6",
 }
 _VERBS = {"list": "List {plural}", "read": "Get a {name}", "create": "Create a {name}",
           "update": "Change a {name}", "delete": "Delete a {name}"}
@@ -107,11 +110,12 @@ class _Builder:
                 target = self.by_name[next(r.target for r in e.relations if r.name == inc.name)]
                 target_read = self.entity_schema(target, "read")
                 if inc.to_many:
-                    properties[inc.wire] = {"type": "array", "items": target_read,
-                                            "description": f"Present only with `include={inc.wire}`."}
+                    properties[inc.wire] = {"type": "array", "items": target_read, "description": (
+                        f"Present only with `include={inc.wire}`: the related records the caller may read.")}
                 else:
-                    properties[inc.wire] = {"anyOf": [target_read, {"type": "null"}],
-                                            "description": f"Present only with `include={inc.wire}`."}
+                    properties[inc.wire] = {"anyOf": [target_read, {"type": "null"}], "description": (
+                        f"Present only with `include={inc.wire}`; null when there is none or the caller "
+                        "may not read it.")}
             self.schemas[name] = {
                 "title": name,
                 "description": f"A {e.name} as read, with the relations named in `include` embedded.",
@@ -182,8 +186,12 @@ class _Builder:
                              "schema": {"type": "string", "format": "uri-reference"}},
                 "Retry-After": {"description": "Seconds to wait before retrying.",
                                 "schema": {"type": "integer", "minimum": 0}},
-                "WWW-Authenticate": {"description": "The authentication scheme to use.",
-                                     "schema": {"type": "string", "enum": [self.ir.auth_scheme]}},
+                "WWW-Authenticate": {"description": "The authentication scheme to use; with "
+                                                    "`error=\"invalid_token\"` when the token sent was refused.",
+                                     "schema": {"type": "string", "pattern": "^" + re.escape(self.ir.auth_scheme)
+                                                + '( error="invalid_token")?$'}},
+                "Cache-Control": {"description": "Never stored by caches: the answer carries a token or a user.",
+                                  "schema": {"type": "string", "const": "no-store"}},
             }[name]
             self.headers[name] = {**described, "required": True}
         return _ref("headers", name)
@@ -258,9 +266,15 @@ class _Builder:
             doc = self.problem(status, code, detail, None)
             if status != 413:  # the body limit answers from middleware, with its detail as title
                 doc["title"] = _TITLES[status]
+            examples = [(code, summary, doc)]
+            if status == 401:  # auth.py: a token that is not valid (forged, expired, its user gone) is refused too
+                refused = self.problem(401, "invalid_token", "The access token is not valid; sign in again.", None)
+                refused["title"] = _TITLES[401]
+                examples.append(("invalid_token", "A token this app did not issue, that expired, or whose user "
+                                                  "is gone", refused))
             extra = {401: "WWW-Authenticate", 503: "Retry-After"}
             headers = {status: {extra[status]: self.header(extra[status])}} if status in extra else {}
-            self.shared[name] = self.responses([(code, summary, doc)], headers)[str(status)]
+            self.shared[name] = self.responses(examples, headers)[str(status)]
         return status, _ref("responses", name)
 
     def responses(self, problems: list[tuple[str, str, dict[str, Any]]],
@@ -298,7 +312,7 @@ def _describe(status: int, codes: list[str], field_map: bool) -> str:
         400: "The request cannot be read", 401: "Sign-in is required", 403: "Not allowed",
         404: "No such record", 409: "Conflicts with stored data", 412: "The record changed since it was read",
         413: "The body is too large", 415: "The body is not JSON", 422: "The request is not valid",
-        500: "Unexpected server error", 503: "The database is busy or unreachable; retry after Retry-After",
+        429: "Too many failed sign-ins; retry after Retry-After", 500: "Unexpected server error", 503: "The database is busy or unreachable; retry after Retry-After",
     }
     text = words.get(status, _TITLES.get(status, "Error"))
     if status == 400 and ("validation_failed" in codes or field_map):
@@ -382,8 +396,9 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
         alternatives = "|".join(re.escape(k) for k in keys)
         params.append({
             "name": "sort", "in": "query", "required": False,
-            "description": "Comma-separated keys, each ascending or, with a leading `-`, descending; the id "
-                           f"always breaks ties. Keys: {', '.join(f'`{k}`' for k in keys)}. "
+            "description": "Comma-separated keys, each ascending or, with a leading `-`, descending (a key given "
+                           "again counts where it first appears); the id always breaks ties. Keys: "
+                           f"{', '.join(f'`{k}`' for k in keys)}. "
                            f"Default: `{ctx['default_sort']}`.",
             "schema": {"type": "string", "pattern": f"^-?({alternatives})(,-?({alternatives}))*$",
                        "default": ctx["default_sort"]},
@@ -510,6 +525,8 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
     if kind in ("list", "read"):
         problems.append(("unknown_parameter", "A query parameter this endpoint does not take", b.invalid(
             example_instance, "colour", "unknown query parameter", "unknown_parameter")))
+        problems.append(("repeated_parameter", "A query parameter given more than once", b.invalid(
+            example_instance, "limit", "given more than once", "repeated_parameter")))
         if view.includes:
             allowed = ", ".join(sorted(i.wire for i in view.includes))
             problems.append(("invalid_include", "A relation that cannot be included", b.invalid(
@@ -517,11 +534,12 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
             names = [i.wire for i in view.includes]
             params.append({"name": "include", "in": "query", "required": False, "style": "form", "explode": False,
                            "description": "Related records to embed, comma-separated: "
-                                          + ", ".join(f"`{n}`" for n in names) + ".",
-                           "schema": {"type": "array", "items": {"type": "string", "enum": names},
-                                      "uniqueItems": True}})
+                                          + ", ".join(f"`{n}`" for n in names) + " (a name given twice counts once).",
+                           "schema": {"type": "array", "items": {"type": "string", "enum": names}}})
     if access == "authenticated":
         operation["security"] = b.security_requirement()
+        if kind in ("list", "read"):  # anonymous requests are answered, not refused: `{}` says sign-in is optional
+            operation["security"] = [*operation["security"], {}]
         shared.append("Unauthorized")
         rules = next((r.rules for r in e.rules if r.op == kind), ())
         allows = " or ".join(r.english for r in rules if r.effect == "allow")
@@ -529,7 +547,9 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
         condition = f"Allowed when {allows}" + (f", unless {denies}" if denies else "") + "."
         if kind in ("list", "read"):
             description.append(f"{condition} Records the user may not see are left out of lists and answer 404, "
-                               f"so their existence does not leak (`Authorization: {b.ir.auth_scheme} <token>`).")
+                               f"so their existence does not leak; an anonymous request is answered the same way, as someone who "
+                               f"may see only what the rules allow without a user (`Authorization: {b.ir.auth_scheme} "
+                               "<token>`; 401 for a token that is not valid).")
         else:
             shared.append("Forbidden")
             description.append(f"{condition} Otherwise 401 for an anonymous request and 403, naming the deciding "
@@ -591,6 +611,7 @@ def openapi_document(ir: AppIR) -> dict[str, Any]:
     b = _Builder(ir)
     paths: dict[str, dict[str, Any]] = {}
     tags = []
+    served_ops: dict[str, dict[str, dict[str, Any]]] = {}  # entity -> kind -> operation
     for e in ir.entities:
         served = [ep for ep in e.endpoints if ep.kind in SERVED and ep.kind in e.operations]
         if not served:
@@ -599,7 +620,23 @@ def openapi_document(ir: AppIR) -> dict[str, Any]:
         ctx = router_context(ir, e, "")
         tags.append({"name": e.name, "description": e.description or f"The {e.plural.replace('_', ' ')}."})
         for ep in served:
-            paths.setdefault(ep.path, {})[ep.method.lower()] = _operation(b, e, ep, view, ctx)
+            operation = _operation(b, e, ep, view, ctx)
+            paths.setdefault(ep.path, {})[ep.method.lower()] = operation
+            served_ops.setdefault(e.name, {})[ep.kind] = operation
+    from generator.targets.openapi_workflows import workflow_operations  # transitions, actions, queries
+
+    for e in ir.entities:
+        operations = workflow_operations(b, ir, e, api_view(ir, e), router_context(ir, e, ""))
+        if operations and all(t["name"] != e.name for t in tags):
+            tags.append({"name": e.name, "description": e.description or f"The {e.plural.replace('_', ' ')}."})
+        for path, method, operation in operations:
+            paths.setdefault(path, {})[method] = operation
+    if ir.auth is not None:
+        tags.append({"name": AUTH_TAG, "description": "Sign-in: exchange an identity and password for an access "
+                                                      "token, and see who a token belongs to."})
+        for path, method, operation in _auth_operations(b, served_ops):
+            paths.setdefault(path, {})[method] = operation
+    _add_links(b, served_ops)
     components: dict[str, Any] = {"schemas": b.schemas, "responses": b.shared, "headers": b.headers,
                                   "parameters": b.parameters}
     if b.security:
@@ -614,3 +651,293 @@ def openapi_document(ir: AppIR) -> dict[str, Any]:
         "components": {k: v for k, v in components.items() if v},
     }
     return copy.deepcopy(document)  # no dict is shared between places, so a consumer may edit one safely
+
+
+# --- sign-in (routers/auth.py.j2) ------------------------------------------------------------------------
+
+AUTH_TAG = "Sign-in"
+EXAMPLE_PASSWORD = "correct horse battery staple"
+_EXAMPLE_STRINGS = {"email": "ada@example.test", "uuid": "3fa85f64-5717-4562-b3fc-2c963f66afa6",
+                    "date": "2024-05-01", "date-time": "2024-05-01T09:30:00Z", "password": EXAMPLE_PASSWORD,
+                    "uri": "https://example.test/", "decimal": "12.50"}
+
+
+def _example_value(schema: dict[str, Any], name: str) -> Any:
+    """A value ``schema`` plausibly accepts, for an example (checked by the caller); None: no simple one."""
+    if "anyOf" in schema:
+        return next((v for v in (_example_value(s, name) for s in schema["anyOf"] if s.get("type") != "null")
+                     if v is not None), None)
+    if "const" in schema:
+        return schema["const"]
+    if "enum" in schema:
+        return schema["enum"][0]
+    kind = schema.get("type")
+    if kind == "boolean":
+        return schema.get("default", True)
+    if kind == "integer":
+        return max(schema.get("minimum", 1), schema.get("default", 1))
+    if kind == "string":
+        if "pattern" in schema:
+            return None
+        if schema.get("format") in _EXAMPLE_STRINGS:
+            return _EXAMPLE_STRINGS[schema["format"]]
+        text = f"Example {name.replace('_', ' ')}"
+        text = text.ljust(schema.get("minLength", 0), "x")
+        return text[:schema.get("maxLength", len(text))]
+    return None
+
+
+def _example_object(schema: dict[str, Any]) -> dict[str, Any] | None:
+    """An example of an object schema (every property a simple value fits), or None if it would not validate."""
+    from jsonschema import Draft202012Validator
+
+    value = {}
+    for name, prop in schema.get("properties", {}).items():
+        example = _example_value(prop, name)
+        if example is not None:
+            value[name] = example
+    valid = Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER).is_valid(value)
+    return value if valid else None
+
+
+def _auth_operations(b: _Builder, served_ops: dict[str, dict[str, dict[str, Any]]]
+                     ) -> list[tuple[str, str, dict[str, Any]]]:
+    """POST login, POST signup (when the spec enables it) and GET me, exactly as routers/auth.py answers them."""
+    ir = b.ir
+    ctx = auth_context(ir)
+    user = b.by_name[ctx["user"]]
+    view = api_view(ir, user)
+    keys = ctx["keys"]
+    identity, password = ctx["identity_wire"], ctx["password_wire"]
+    token_properties = {
+        keys["access_token"]: {"type": "string", "description": "A signed JWT: send it as "
+                               f"`Authorization: {ctx['scheme']} <token>`."},
+        keys["token_type"]: {"type": "string", "const": ctx["token_type"]},
+        keys["expires_in"]: {"type": "integer", "minimum": 1, "description": "Seconds until the token expires."},
+    }
+    token_example = {keys["access_token"]: "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiI0MiJ9.c2lnbmF0dXJl",
+                     keys["token_type"]: ctx["token_type"], keys["expires_in"]: 3600}
+    b.schemas["AccessToken"] = {
+        "title": "AccessToken", "description": "A new access token.", "type": "object",
+        "properties": token_properties, "required": sorted(token_properties), "additionalProperties": False,
+    }
+    identity_schema = {"type": "string", "minLength": 1, "maxLength": ctx["identity_max_length"]}
+    b.schemas["LoginRequest"] = {
+        "title": "LoginRequest",
+        "description": f"The {identity} and password of a user. Strict: no other field, and both are strings.",
+        "type": "object",
+        "properties": {identity: identity_schema,
+                       password: {"type": "string", "format": "password", "writeOnly": True, "minLength": 1,
+                                  "maxLength": 1024}},
+        "required": sorted([identity, password]),
+        "additionalProperties": False,
+    }
+    read_example = _example_object(b.published[f"{user.name}.read"])
+    login_example = {identity: _EXAMPLE_STRINGS["email"] if identity_schema_is_email(user, ctx) else "ada",
+                     password: EXAMPLE_PASSWORD}
+    no_store = {"Cache-Control": b.header("Cache-Control"), "X-Request-ID": b.header("X-Request-ID")}
+    body_shared = ["ContentTooLarge", "UnsupportedMediaType", "InternalError", "ServiceUnavailable"]
+    out = []
+
+    # POST login
+    instance = ctx["login_path"]
+    problems = [
+        ("malformed_json", "A body that is not JSON",
+         b.problem(400, "malformed_json", "The request body is not valid JSON.", instance)),
+        ("invalid_credentials", "An unknown identity or a wrong password (the same answer for both)",
+         b.problem(401, "invalid_credentials", f"The {identity} or password is wrong.", instance)),
+        ("unknown_field", "A field the body does not have",
+         b.invalid(instance, "colour", "unknown field", "extra_forbidden")),
+        ("missing", "A field left out", b.invalid(instance, password, "Field required", "missing")),
+        ("too_many_attempts", "Five failed sign-ins for this identity within 15 minutes",
+         b.problem(429, "too_many_attempts", "Too many failed sign-ins; try again later.", instance)),
+    ]
+    if ctx["active"]:
+        problems.append(("account_inactive", "The right password for an inactive account",
+                         b.problem(403, "account_inactive", "This account is inactive.", instance)))
+    login: dict[str, Any] = {
+        "operationId": "login",
+        "tags": [AUTH_TAG],
+        "summary": "Sign in",
+        "description": f"Exchange the {identity} and password of a user for an access token. An unknown {identity} "
+                       "and a wrong password get the same 401. After 5 failures for one identity within 15 minutes, "
+                       "that identity is refused with 429 until the window ends, whatever the password. The answer "
+                       "is never cached.",
+        "x-keel-access": "public",
+        "security": [],
+        "parameters": [b.parameter("RequestId")],
+        "requestBody": {"required": True, "description": "Who signs in.", "content": {_JSON: {
+            "schema": _ref("schemas", "LoginRequest"),
+            "examples": {"login": {"summary": "A user signs in", "value": login_example}}}}},
+        "responses": {
+            "200": {"description": "Signed in: a new access token.", "headers": no_store,
+                    "content": {_JSON: {"schema": _ref("schemas", "AccessToken"),
+                                        "examples": {"token": {"summary": "A token", "value": token_example}}}}},
+            **b.responses(problems, {429: {"Retry-After": b.header("Retry-After")}}),
+        },
+    }
+    out.append((ctx["login_path"], "post", login))
+
+    # POST signup
+    if ctx["signup"]:
+        instance = ctx["signup_path"]
+        signed_up = {"type": "object", "properties": {keys["user"]: b.entity_schema(user, "read"),
+                                                      **copy.deepcopy(token_properties)},
+                     "required": sorted([keys["user"], *token_properties]), "additionalProperties": False}
+        b.schemas["SignedUp"] = {"title": "SignedUp", "description": f"The new {user.name} and an access token.",
+                                 **signed_up}
+        problems = [
+            ("malformed_json", "A body that is not JSON",
+             b.problem(400, "malformed_json", "The request body is not valid JSON.", instance)),
+            ("unknown_field", "A field the shape does not have",
+             b.invalid(instance, "colour", "unknown field", "extra_forbidden")),
+            ("read_only_field", "A field the server manages, such as the role",
+             b.invalid(instance, "role" if "role" in ctx["server_fields"] else ctx["server_fields"][0],
+                       "is managed by the server and cannot be set", "read_only_field")),
+        ]
+        required = [c.wire for c in user.columns if c.on_create and c.required_on_create]
+        if required:
+            problems.append(("missing", "A required field left out",
+                             b.invalid(instance, required[0], "Field required", "missing")))
+        problems += _write_conflicts(b, user, instance)
+        headers = dict(no_store)
+        if ctx["user_location"]:
+            headers["Location"] = b.header("Location")
+        create_example = _example_object(b.published[f"{user.name}.create"])
+        body_media: dict[str, Any] = {"schema": b.entity_schema(user, "create")}
+        if create_example is not None:
+            body_media["examples"] = {"signup": {"summary": "A new account", "value": create_example}}
+        created_media: dict[str, Any] = {"schema": _ref("schemas", "SignedUp")}
+        if read_example is not None:
+            created_media["examples"] = {"signed_up": {"summary": "A new account and its token",
+                                                       "value": {keys["user"]: read_example, **token_example}}}
+        signup: dict[str, Any] = {
+            "operationId": "signup",
+            "tags": [AUTH_TAG],
+            "summary": "Create an account",
+            "description": f"Create a {user.name} with the `{ctx['default_role']}` role (a client never chooses "
+                           "its role: fields the server manages are refused by name) and sign them in. Answers 201 "
+                           "with the user and an access token, never cached.",
+            "x-keel-access": "public",
+            "security": [],
+            "parameters": [b.parameter("RequestId")],
+            "requestBody": {"required": True, "description": "The new account.", "content": {_JSON: body_media}},
+            "responses": {
+                "201": {"description": "The account, created, and an access token.", "headers": headers,
+                        "content": {_JSON: created_media}},
+                **b.responses(problems),
+            },
+        }
+        out.append((ctx["signup_path"], "post", signup))
+        target = served_ops.get(user.name, {})
+        lookup = next(c for c in user.columns if c.name == user.lookup)
+        links = {op["operationId"]: {"operationId": op["operationId"],
+                                     "description": f"The new {user.name}.",
+                                     "parameters": {f"path.{user.lookup}": f"$response.body#/{keys['user']}/{lookup.wire}"}}
+                 for kind, op in sorted(target.items()) if kind in ("read", "update")}
+        if links:
+            signup["responses"]["201"]["links"] = links
+
+    # GET me
+    one = view.envelope_one if view.envelope else None
+    me_media: dict[str, Any] = {"schema": _envelope(one, b.entity_schema(user, "read"))}
+    if read_example is not None:
+        me_media["examples"] = {"me": {"summary": "The signed-in user",
+                                       "value": {one: read_example} if one else read_example}}
+    me: dict[str, Any] = {
+        "operationId": "get_me",
+        "tags": [AUTH_TAG],
+        "summary": "Who is signed in",
+        "description": f"The signed-in {user.name}, read afresh from the database on every request: a user who was "
+                       "deleted or deactivated since the token was issued is refused with 401, and a role change "
+                       f"shows at once (`Authorization: {ctx['scheme']} <token>`). Never cached.",
+        "x-keel-access": "authenticated",
+        "security": b.security_requirement(),
+        "parameters": [b.parameter("RequestId")],
+        "responses": {"200": {"description": f"The signed-in {user.name}.", "headers": no_store,
+                              "content": {_JSON: me_media}}},
+    }
+    out.append((ctx["me_path"], "get", me))
+
+    for path, _, operation in out:
+        names = ["Unauthorized", "InternalError", "ServiceUnavailable"] if path == ctx["me_path"] else body_shared
+        for name in names:
+            status, ref = b.shared_response(name)
+            operation["responses"][str(status)] = ref
+        operation["responses"] = dict(sorted(operation["responses"].items()))
+    return out
+
+
+def identity_schema_is_email(user: EntityIR, ctx: dict[str, Any]) -> bool:
+    return next(c for c in user.columns if c.name == ctx["identity"]).spec_type == "email"
+
+
+def _write_conflicts(b: _Builder, e: EntityIR, instance: str) -> list[tuple[str, str, dict[str, Any]]]:
+    """What the database refuses when a new row is saved: a taken unique value, a rule of the data model,
+    a referenced record deleted meanwhile (problems.integrity_problem)."""
+    out = []
+    if any(c.foreign_key is not None and c.on_create for c in e.columns):
+        out.append(("unknown_reference_meanwhile", "A referenced record that does not exist",
+                    b.problem(b.vs, "unknown_reference", "A referenced record does not exist.", instance)))
+    if e.checks:
+        out.append(("constraint_violated", "A value that breaks a rule of the data model",
+                    b.problem(b.vs, "constraint_violated", "A value breaks a rule of the data model.", instance)))
+    uniques = _unique_fields(e)
+    if uniques:
+        out.append(("already_exists", "A value another record already has", b.problem(
+            409, "already_exists", f"Another record already has this {', '.join(uniques[0])}.", instance,
+            [{"field": f, "message": "is already taken", "code": "unique"} for f in uniques[0]])))
+    return out
+
+
+# --- links (for clients and for stateful testing) --------------------------------------------------------
+
+
+def _add_links(b: _Builder, served_ops: dict[str, dict[str, dict[str, Any]]]) -> None:
+    """OpenAPI links between the operations a record flows through.
+
+    A created, read or changed record links to reading, changing and deleting it by its lookup
+    key, with its ETag as If-Match; a created record links to creating the records that refer
+    to it, with the reference filled in.
+    """
+    for e in b.ir.entities:
+        ops = served_ops.get(e.name, {})
+        if not ops:
+            continue
+        view = api_view(b.ir, e)
+        one = view.envelope_one if view.envelope else None
+        prefix = f"/{one}" if one else ""
+        lookup = next(c for c in e.columns if c.name == e.lookup)
+        for source, status in (("create", "201"), ("read", "200"), ("update", "200")):
+            if source not in ops:
+                continue
+            links: dict[str, Any] = {}
+            for kind in ("read", "update", "delete"):
+                if kind not in ops or kind == source == "read":
+                    continue
+                parameters = {f"path.{e.lookup}": f"$response.body#{prefix}/{lookup.wire}"}
+                if kind != "read":
+                    parameters["header.If-Match"] = "$response.header.ETag"
+                links[ops[kind]["operationId"]] = {
+                    "operationId": ops[kind]["operationId"], "parameters": parameters,
+                    "description": f"The same {e.name}" + (", at the version just seen." if kind != "read" else "."),
+                }
+            if source == "create":
+                for child in b.ir.entities:
+                    child_create = served_ops.get(child.name, {}).get("create")
+                    if child_create is None:
+                        continue
+                    child_view = api_view(b.ir, child)
+                    child_one = child_view.envelope_one if child_view.envelope else None
+                    for c in child.columns:
+                        if not (c.foreign_key is not None and c.on_create and c.foreign_key.target_entity == e.name):
+                            continue
+                        target_column = next(t for t in e.columns if t.name == c.foreign_key.target_column)
+                        value = {c.wire: f"$response.body#{prefix}/{target_column.wire}"}
+                        links[f"{child_create['operationId']}_{c.name}"] = {
+                            "operationId": child_create["operationId"],
+                            "requestBody": {child_one: value} if child_one else value,
+                            "description": f"A {child.name} whose `{c.wire}` is this {e.name}.",
+                        }
+            if links:
+                ops[source]["responses"][status]["links"] = dict(sorted(links.items()))
