@@ -36,3 +36,4 @@ clean:
 bench: $(STAMP)
 	$(BIN)/python bench/validate_bench.py
 	$(BIN)/python bench/generate_bench.py
+	$(BIN)/python bench/api_bench.py

@@ -155,7 +155,38 @@ def _render(result, out: Path | None):
     return ir, out_dir, spec_ref
 
 
+def _unchanged(args: argparse.Namespace) -> tuple[str | None, tuple[Path, int] | None]:
+    """The render cache's fingerprint of the spec, and (out dir, file count) when nothing changed."""
+    from generator import render_cache
+
+    key = render_cache.fingerprint(Path(args.spec))
+    entry = render_cache.lookup(key)
+    root = render_cache.spec_root(Path(args.spec))
+    if entry is None or root is None:
+        return key, None
+    out_dir = args.out if args.out is not None else Path("generated") / entry["package"]
+    spec_ref = Path(os.path.relpath(root, os.path.abspath(out_dir))).as_posix()
+    count = render_cache.up_to_date(out_dir, entry, spec_ref)
+    return key, (out_dir, count) if count is not None else None
+
+
+def _remember(args: argparse.Namespace, key: str | None, result, package: str, files: dict[str, bytes]) -> None:
+    """Record the render for next time: only for a spec without diagnostics, unchanged while we worked."""
+    from generator import render_cache
+
+    if key is not None and not result.diagnostics and render_cache.fingerprint(Path(args.spec)) == key:
+        render_cache.record(key, package, files)
+
+
 def cmd_generate(args: argparse.Namespace) -> int:
+    if not args.emit_ir and not args.force:
+        key, unchanged = _unchanged(args)
+        if unchanged is not None:
+            out_dir, count = unchanged
+            print(f"{out_dir}: 0 created, 0 updated, 0 deleted, {count} unchanged")
+            return EXIT_OK
+    else:
+        key = None
     from generator.generate import render_files
     from generator.ir import dump_ir
     from generator.writer import WriteRefused, apply, plan
@@ -181,12 +212,17 @@ def cmd_generate(args: argparse.Namespace) -> int:
     except OSError as exc:
         print(f"keel: cannot write {out_dir}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
+    _remember(args, key, result, ir.package, files)
     print(f"{out_dir}: {len(changes.create)} created, {len(changes.update)} updated, {len(changes.delete)} deleted, "
           f"{len(changes.unchanged)} unchanged")
     return EXIT_OK
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    key, unchanged = _unchanged(args)
+    if unchanged is not None and args.format != "json":
+        print(f"{unchanged[0]}: up to date")
+        return EXIT_OK
     from generator.generate import render_files
     from generator.writer import check
 
@@ -194,7 +230,9 @@ def cmd_check(args: argparse.Namespace) -> int:
     if result is None:
         return EXIT_FAILED
     ir, out_dir, _ = _render(result, args.out)
-    drift = check(out_dir, render_files(ir))
+    files = render_files(ir)
+    drift = check(out_dir, files)
+    _remember(args, key, result, ir.package, files)
     if args.format == "json":
         import json
 

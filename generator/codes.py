@@ -97,6 +97,7 @@ _ROWS: tuple[tuple[str, Severity, str], ...] = (
     ("K418", _E, "lookup field is not unique"),
     ("K419", _E, "workflow field is also declared as a field"),
     ("K420", _E, "option required by this field type is missing"),
+    ("K421", _E, "password field in a spec without sign-in"),
     # --- K5xx expressions and rules -----------------------------------------
     ("K501", _E, "expression syntax error"),
     ("K502", _E, "expression type error"),

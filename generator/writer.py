@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Mapping
 
 __all__ = ["MANIFEST", "MANIFEST_FORMAT", "Conflict", "Drift", "Plan", "WriteRefused",
-           "apply", "check", "manifest_bytes", "plan", "sha256", "validate_path"]
+           "apply", "check", "manifest_bytes", "manifest_from_hashes", "plan", "sha256", "validate_path"]
 
 MANIFEST = ".keel-manifest.json"
 MANIFEST_FORMAT = "keel.manifest/1"
@@ -139,7 +139,12 @@ def _validate_all(files: Mapping[str, bytes]) -> None:
 
 def manifest_bytes(files: Mapping[str, bytes], spec: str) -> bytes:
     """The manifest for ``files``: sorted keys, 2-space indent, trailing newline, so byte-stable."""
-    doc = {"format": MANIFEST_FORMAT, "spec": spec, "files": {p: sha256(files[p]) for p in sorted(files)}}
+    return manifest_from_hashes({p: sha256(files[p]) for p in files}, spec)
+
+
+def manifest_from_hashes(hashes: Mapping[str, str], spec: str) -> bytes:
+    """The manifest for files with these sha256 hashes (what ``manifest_bytes`` writes)."""
+    doc = {"format": MANIFEST_FORMAT, "spec": spec, "files": {p: hashes[p] for p in sorted(hashes)}}
     return (json.dumps(doc, sort_keys=True, indent=2) + "\n").encode("utf-8")
 
 

@@ -182,6 +182,43 @@ def test_a_repeated_query_parameter_is_refused_and_repeated_keys_count_once(cata
     problem(dated, 422, "validation_failed")  # a date filter takes a date, not a date-time
 
 
+def test_cursor_pages_sorted_by_an_integer_key(catalog):
+    """A cursor holds an integer key as a JSON number; reading it back must not refuse it (it did: 400)."""
+    supplier = make_supplier(catalog)
+    for i in range(5):
+        make_product(catalog, supplier["id"], name=f"P{i}", sku=f"PPP-000{i}", stock=i % 3)
+    page = catalog.get("/api/products", params={"sort": "stock", "limit": 2}).json()
+    seen = [p["stock"] for p in page["items"]]
+    while page["next_cursor"]:
+        response = catalog.get("/api/products", params={"sort": "stock", "limit": 2, "cursor": page["next_cursor"]})
+        assert response.status_code == 200, response.text
+        page = response.json()
+        seen += [p["stock"] for p in page["items"]]
+    assert seen == [0, 0, 1, 1, 2]
+
+
+def test_text_with_a_nul_character_is_refused_not_stored(catalog):
+    """PostgreSQL cannot store NUL (a 500) and SQLite's length() stops at it (a 422 constraint_violated)."""
+    [error] = problem(catalog.post("/api/suppliers", json={"name": "Ac\u0000me"}), 422, "validation_failed")["errors"]
+    assert error["field"] == "name"
+    [error] = problem(catalog.get("/api/products", params={"name": "x\u0000"}), 422, "validation_failed")["errors"]
+    assert (error["field"], error["code"]) == ("name", "invalid_parameter")
+    problem(catalog.get("/api/suppliers/ac%00me"), 404, "not_found")
+    assert catalog.get("/api/suppliers").json()["items"] == []
+
+
+def test_decimal_filters_compare_the_exact_number_given(catalog):
+    """Found by Schemathesis on PostgreSQL: a filter value was cast to the column's NUMERIC(10, 2), so one past
+    its digits was a 500 (numeric field overflow) and one with more decimals was rounded (1.005 -> 1.01)."""
+    supplier = make_supplier(catalog)
+    make_product(catalog, supplier["id"], price="1.01")
+    for params, count in (({"price__gt": "1.005"}, 1), ({"price__lt": "1.0101"}, 1), ({"price": "1.010"}, 1),
+                          ({"price__gt": "123456789012345678901234.5"}, 0), ({"price__gte": "-99999999999999"}, 1)):
+        response = catalog.get("/api/products", params=params)
+        assert response.status_code == 200, (params, response.text)
+        assert len(response.json()["items"]) == count, params
+
+
 def test_a_whole_number_written_with_a_fraction_is_an_integer(catalog):
     """JSON Schema counts 3.0 as an integer, so the app must too; 3.5 stays refused."""
     supplier = make_supplier(catalog)
@@ -278,6 +315,11 @@ def test_example_apps_show_anonymous_users_nothing_and_let_them_change_nothing(t
         refused = client.post("/api/projects", json={"name": "x"})
         problem(refused, 401, "authentication_required")
         assert refused.headers["www-authenticate"] == "Bearer"
+        # Found by Schemathesis (ignored_auth): no rule lets an anonymous write through, so it is 401 before
+        # anything else, not a 404 for a record it cannot see or a 422 for a body it should not have sent.
+        problem(client.patch("/api/projects/no-such-project", json={"name": "y"}), 401, "authentication_required")
+        problem(client.delete(f"/api/tasks/{uuid.uuid4()}"), 401, "authentication_required")
+        problem(client.post("/api/tasks", json={"colour": "red"}), 401, "authentication_required")
 
 
 def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, request):

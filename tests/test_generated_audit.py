@@ -182,9 +182,9 @@ def test_refused_requests_write_no_audit_row(expenses):
             "report_id": report["id"], "spent_on": "2999-01-02", "description": "x", "category": "travel",
             "amount": "1.00"}),
         expenses.call("PATCH", f"/expense-lines/{line['id']}", "mgr", json={"amount": "1.00"}),  # 403
-        expenses.call("PATCH", path, None, json={"title": "anonymous"}),  # 404 (anonymous reads nothing)
+        expenses.call("PATCH", path, None, json={"title": "anonymous"}),  # 401
     ]
-    assert [r.status_code for r in refused] == [404, 403, 403, 422, 422, 412, 403, 422, 403, 404], \
+    assert [r.status_code for r in refused] == [404, 403, 403, 422, 422, 412, 403, 422, 403, 401], \
         [r.text for r in refused]
     assert [(r.id, r.operation) for r in expenses.audit()] == before
 
@@ -494,3 +494,44 @@ def test_a_failed_delivery_is_retried_later(expenses):
     assert asyncio.run(run(notifications.log_sender)) == 2
     assert all(r.delivered_at is not None and r.attempts == 2 for r in expenses.outbox())
     assert asyncio.run(run(notifications.log_sender)) == 0  # nothing left: delivered once
+
+
+@BACKENDS
+def test_transitions_through_http_are_audited_and_notify(expenses):
+    """The workflow routers (POST <item>/submit, /approve, /reject, /pay) label their changes and notify."""
+    report = expenses.report(title="Oslo")
+    expenses.line(report)
+    path = f"/expense-reports/{report['id']}"
+    before = len(expenses.audit())
+    refused = [expenses.call("POST", f"{path}/submit", "other"),  # may not read it
+               expenses.call("POST", f"{path}/approve", "mgr"),  # not submitted yet
+               expenses.call("POST", f"{path}/pay", "fin")]  # not approved
+    assert [r.status_code for r in refused] == [404, 409, 409], [r.text for r in refused]
+    assert len(expenses.audit()) == before and expenses.outbox() == []
+
+    assert expenses.call("POST", f"{path}/submit", "emp").status_code == 200
+    assert expenses.call("POST", f"{path}/approve", "emp").status_code == 403  # not one's own
+    response = expenses.call("POST", f"{path}/approve", "mgr")
+    assert response.status_code == 200, response.text
+    assert expenses.call("POST", f"{path}/pay", "fin").status_code == 200
+    rows = expenses.audit()[before:]
+    assert [(r.operation, r.name, _changes(r).get("status")) for r in rows] == [
+        ("transition", "submit", {"old": "draft", "new": "submitted"}),
+        ("transition", "approve", {"old": "submitted", "new": "approved"}),
+        ("transition", "pay", {"old": "approved", "new": "paid"})]
+    assert [r.actor_id for r in rows] == [str(expenses.ids[n]) for n in ("emp", "mgr", "fin")]
+    assert rows[0].rule is not None
+    assert [(n.notification, n.recipient_id, n.message) for n in expenses.outbox()] == [
+        ("decided", expenses.ids["emp"], "Your report Oslo was approved"),
+        ("paid", expenses.ids["emp"], "Your report Oslo was paid")]
+
+    other = expenses.report(title="Lima")
+    expenses.line(other)
+    assert expenses.call("POST", f"/expense-reports/{other['id']}/submit", "emp").status_code == 200
+    response = expenses.call("POST", f"/expense-reports/{other['id']}/reject", "fin", json={"reason": "No receipt"})
+    assert response.status_code == 200, response.text
+    last = expenses.audit()[-1]
+    assert (last.operation, last.name) == ("transition", "reject")
+    assert _changes(last) == {"status": {"old": "submitted", "new": "rejected"},
+                              "rejection_reason": {"old": None, "new": "No receipt"}}
+    assert expenses.outbox()[-1].message == "Your report Lima was rejected"

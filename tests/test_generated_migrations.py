@@ -302,7 +302,7 @@ def test_async_sqlite_url_is_migrated_with_the_sync_driver(tmp_path):
         return names
 
     assert asyncio.run(tables()) == {"users", "projects", "tasks", "project_members", "auth_login_failures",
-                                     "alembic_version"}
+                                     "idempotency_keys", "notification_outbox", "alembic_version"}
     assert model_differences(f"sqlite:///{db}", import_package_module(out, "tasks.models")) == []
 
 
@@ -319,7 +319,8 @@ def test_without_database_url_the_default_sqlite_file_is_used(tmp_path):
     out = render_app("tasks", tmp_path)
     alembic(out, None, "upgrade", "head")
     assert _tables(f"sqlite:///{out / 'tasks.db'}") == {"users", "projects", "tasks", "project_members",
-                                                         "auth_login_failures"}
+                                                         "auth_login_failures", "idempotency_keys",
+                                                         "notification_outbox"}
 
 
 def test_sqlite_migrations_enforce_foreign_keys(tmp_path):

@@ -86,7 +86,10 @@ def test_tables_columns_and_indexes_match_the_spec(tmp_path, engine_for):
     m = tasks_models(tmp_path)
     engine = engine_for(m)
     insp = inspect(engine)
-    assert set(insp.get_table_names()) == {"users", "projects", "tasks", "project_members", "auth_login_failures"}
+    # The spec's own tables, then the app's: sign-in throttling, the notification outbox (tasks notify on
+    # assignment) and idempotency keys (tasks have transitions and actions).
+    assert set(insp.get_table_names()) == {"users", "projects", "tasks", "project_members", "auth_login_failures",
+                                           "notification_outbox", "idempotency_keys"}
     columns = {c["name"]: c for c in insp.get_columns("tasks")}
     assert {"id", "title", "project_id", "assignee_id", "due_date", "priority", "status", "lock_version"} <= set(columns)
     assert columns["assignee_id"]["nullable"] and not columns["title"]["nullable"]

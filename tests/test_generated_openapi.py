@@ -34,6 +34,7 @@ from generator.formatting import format_python
 from generator.generate import _environment
 from generator.ir import build_ir
 from generator.pipeline import validate_path
+from generator.targets.anonymous import refuses_anonymous
 from generator.targets.app import router_context
 from generator.targets.openapi import SERVED, openapi_document
 from tests.conftest import REPO
@@ -133,15 +134,26 @@ def test_document_describes_exactly_the_served_operations_and_parameters(specs, 
     ir = _ir(specs[name])
     document = documents[name]
     expected = {(ep.method.lower(), ep.path): ep.operation_id for e in ir.entities for ep in e.endpoints
-                if ep.kind in SERVED}
+                if ep.kind in SERVED + ("transition", "action", "query")}
+    for e in ir.entities:  # routers/<entity>_workflow.py also lists a record's approvals
+        if e.workflow and any(t.approvals for t in e.workflow.transitions):
+            expected[("get", f"{e.collection_path}/{{{e.lookup}}}/approvals")] = f"approvals_{e.module}"
     if ir.auth is not None:  # the sign-in router's endpoints
         expected[("post", f"{ir.prefix}/auth/login")] = "login"
         expected[("get", f"{ir.prefix}/me")] = "get_me"
         if ir.auth.signup:
             expected[("post", f"{ir.prefix}/auth/signup")] = "signup"
+    from generator.targets.trail import trail_context  # routers/trail.py: audit history, notification inbox
+
+    trail = trail_context(ir)
+    for h in trail["history"]:
+        expected[("get", h["path"])] = h["operation_id"]
+    if trail["has_notifications"]:
+        expected[("get", trail["inbox_path"])] = "list_my_notifications"
+        expected[("post", trail["inbox_path"] + "/{id}/read")] = "read_my_notification"
     described = {(method, path): op["operationId"] for path, item in document["paths"].items()
                  for method, op in item.items()}
-    assert described == expected  # no action, transition or named query: the routers do not serve them yet
+    assert described == expected
     for e in ir.entities:
         context = router_context(ir, e, "")
         for ep in e.endpoints:
@@ -156,8 +168,9 @@ def test_document_describes_exactly_the_served_operations_and_parameters(specs, 
                 refusable_write = access == "authenticated" and ep.kind in ("create", "update", "delete")
                 assert ("403" in op["responses"]) == (access == "denied" or refusable_write)
                 # Lists and reads answer anonymous requests (with what the rules show nobody), so sign-in is
-                # optional there (`{}`); writes refuse them with 401.
-                signed = [{ir.auth_scheme: []}, {}] if ep.kind in ("list", "read") else [{ir.auth_scheme: []}]
+                # optional there (`{}`); writes no anonymous request can pass refuse them with 401 first.
+                required = ep.kind not in ("list", "read") and refuses_anonymous(ir, e, ep.kind)
+                signed = [{ir.auth_scheme: []}] if required else [{ir.auth_scheme: []}, {}]
                 assert op["security"] == (signed if access == "authenticated" else [])
     schemes = document["components"].get("securitySchemes", {})
     if any(access == "authenticated" for e in ir.entities for _, access in e.access):
@@ -168,6 +181,48 @@ def test_document_describes_exactly_the_served_operations_and_parameters(specs, 
         assert schemes == {}
     assert document["info"]["x-generated-by"] == "keel"
     assert document["info"]["description"].endswith("change the spec and run `keel generate`.")
+
+
+BOARD_SPEC = """\
+keel: 1
+app: {name: board, title: Board, version: "1.0.0"}
+api: {prefix: /api}
+auth: {user: User, identity: email, password: password, roles: [admin, member]}
+entities:
+  User:
+    fields:
+      email: {type: email, unique: true}
+      password: {type: password}
+    permissions: {all: "user != null"}
+  Note:
+    fields:
+      title: string
+      open: {type: boolean, default: false}
+      owner: {type: ref, to: User, auto: current_user}
+      editor: {type: ref, to: User, required: false}
+    permissions:
+      list: "true"
+      read: "true"
+      create: user != null and user.role in ['admin', 'member']
+      update: record.open or user == record.owner
+      delete: user == record.editor
+"""
+
+
+def test_only_writes_no_anonymous_request_can_pass_require_sign_in(tmp_path):
+    """Found by Schemathesis (ignored_auth, missing_required_header): an anonymous write got 404 or 422 where the
+    document promised 401. Now a write whose every rule needs a user answers 401 first; one whose rules may let
+    an anonymous request through (an open note; an unassigned editor equals the missing user) says sign-in is
+    optional."""
+    (tmp_path / "keel.yaml").write_text(BOARD_SPEC)
+    ir = _ir(tmp_path)
+    note = next(e for e in ir.entities if e.name == "Note")
+    assert {op: refuses_anonymous(ir, note, op) for op in ("create", "update", "delete")} == {
+        "create": True, "update": False, "delete": False}
+    paths = openapi_document(ir)["paths"]
+    assert paths["/api/notes"]["post"]["security"] == [{"Bearer": []}]
+    assert paths["/api/notes/{id}"]["patch"]["security"] == [{"Bearer": []}, {}]
+    assert paths["/api/notes/{id}"]["delete"]["security"] == [{"Bearer": []}, {}]
 
 
 def test_validation_status_and_field_map_shape_the_error_responses(documents):

@@ -206,7 +206,7 @@ entities:
   Note:
     permissions:
       all: user != null
-      delete: record.due < today()
+      delete: record.due > today() - days(1000)
       update: user == record.author or record.sealed
     fields:
       text: string
@@ -228,7 +228,7 @@ def test_cases_the_simulation_cannot_decide_are_not_generated(validate):
     suite = build_suite(build_ir(result.spec, result.source_map, result.root))
     note = next(e for e in suite["entities"] if e.name == "Note")
     refusals = {(r["persona"], r["op"]): r["status"] for r in note.cases["refusals"]}
-    assert not any(op == "delete" and who for who, op in refusals)  # the delete rule reads the clock
+    assert not any(op == "delete" and who for who, op in refusals)  # the delete rule depends on the day
     assert ("member_2", "update") not in refusals  # refused unless sealed, a computed field
     # Still decided: anonymous clients cannot see notes (404 before any rule), nor create one (401).
     assert refusals[(None, "delete")] == 404 and refusals[(None, "create")] == 401
@@ -246,7 +246,50 @@ def test_the_example_suites_cover_every_entity(tasks, expenses, catalog):
             assert e.cases["changes"] is not None, e.name
     employee = next(e for e in build_suite(expenses)["entities"] if e.name == "Employee")
     refusals = {(r["persona"], r["op"]): r for r in employee.cases["refusals"]}
-    assert refusals[("employee_2", "update")]["rule"] == "Employee.update"
-    assert refusals[("employee_1", "create")]["status"] == 403
+    # Employees may not change another employee (only themselves) nor create one; once per distinct answer.
+    assert refusals[("employee_1", "update")]["rule"] == "Employee.update"
+    assert refusals[("employee_1", "create")]["rule"] == "Employee.create"
+    assert ("employee_2", "update") not in refusals and (None, "update") in refusals
     product = next(e for e in build_suite(catalog)["entities"] if e.name == "Product")
     assert {(r["op"], r["status"]) for r in product.cases["refusals"]} == {("read", 200), ("delete", 403)}
+
+
+def test_a_rule_on_the_clock_is_decided_only_when_the_day_cannot_change_it(tasks):
+    world, ada, _, _, task = small_world(tasks)
+    task.values["due_date"] = __import__("datetime").date(2024, 1, 10)
+    assert evaluate(world, "record.due_date < today()", task, ada) is True  # a 2024 date stays in the past
+    with pytest.raises(Undetermined):
+        evaluate(world, "record.due_date > today() - days(1000)", task, ada)  # true now, false in 2100
+
+
+def test_field_access_and_invariants_shape_what_is_sent_and_who_may_send_it(expenses):
+    planner = Planner(expenses)
+    planner.add_personas()
+    employee = planner.plan("Employee", "employee_1")
+    # bank_account may only be written by the employee themselves: an admin creating one leaves it out
+    assert employee.actor == "admin_1" and "bank_account" not in planner.steps[-1].body
+    e = entity(expenses, "Employee")
+    admin = planner.world.get("admin_1")
+    assert expected_change(planner.world, e, "update", employee, admin, ("bank_account",)) == Outcome(
+        403, "forbidden", "Employee.bank_account.write")
+    assert expected_change(planner.world, e, "update", employee, admin, ("full_name",)) == Outcome(200)
+    line = planner.plan("ExpenseLine", "employee_1")
+    assert line.values["spent_on"].year == 2024  # the spent_in_the_past invariant holds on any later day
+
+
+def test_the_suite_code_does_not_grow_with_the_spec(tmp_path):
+    """Cases are data (tests/cases.json): more entities add data, never more Python for black to format."""
+    from generator.targets import JsonFile, header
+    from generator.targets.tests import suite_files
+    from tests.test_generate_cli import synthetic_spec
+
+    def python_files(n: int) -> set[str]:
+        (tmp_path / str(n)).mkdir()
+        (tmp_path / str(n) / "keel.yaml").write_text(synthetic_spec(n), encoding="utf-8")
+        result = validate_path(tmp_path / str(n))
+        ir = build_ir(result.spec, result.source_map, result.root)
+        planned = suite_files(ir, header(ir))
+        assert {f.path for f in planned if isinstance(f, JsonFile)} == {"tests/cases.json", "tests/scenarios.json"}
+        return {f.path for f in planned if not isinstance(f, JsonFile)}
+
+    assert python_files(3) == python_files(30)

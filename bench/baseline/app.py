@@ -164,8 +164,9 @@ async def update_product(id: str, body: Annotated[ProductUpdate, json_body(Produ
     return ProductRead.model_validate(row)
 
 
-def create_app() -> FastAPI:
-    url = database_url()
+def create_app(url: str | None = None) -> FastAPI:
+    """The app; the database URL comes from DATABASE_URL when not given (as under uvicorn --factory)."""
+    url = database_url(url)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

@@ -17,8 +17,9 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 
 
-def database_url() -> str:
-    url = os.environ.get("DATABASE_URL", "sqlite:///./baseline.db")
+def database_url(url: str | None = None) -> str:
+    """The URL (default: $DATABASE_URL) with its async driver."""
+    url = url or os.environ.get("DATABASE_URL", "sqlite:///./baseline.db")
     for sync, driver in (("sqlite://", "sqlite+aiosqlite://"), ("postgresql://", "postgresql+asyncpg://"),
                          ("postgresql+psycopg://", "postgresql+asyncpg://")):
         if url.startswith(sync):

@@ -3,7 +3,8 @@
 A cursor is the sort it was made for and the last row's sort-key values, base64url JSON;
 the next page is the rows strictly after those values, so a page costs the same at
 any depth (no OFFSET). The id always ends the sort, so the order is total. NULLs sort
-last in both directions, written out in SQL, so SQLite and PostgreSQL agree.
+last in both directions, written out in SQL, so SQLite and PostgreSQL agree; the first
+sort key also gets a plain range condition, which its index can serve at any depth.
 """
 
 from __future__ import annotations
@@ -51,7 +52,13 @@ def sort_keys(text: str) -> list[tuple[str, bool]]:
 
 
 def order_by(keys: list[tuple[str, bool]]) -> list[Any]:
-    return [(SORTABLE[name][0].desc() if desc else SORTABLE[name][0].asc()).nulls_last() for name, desc in keys]
+    """NULLS LAST where there can be NULLs (elsewhere it would stop PostgreSQL reading an index backwards)."""
+    clauses = []
+    for name, desc in keys:
+        column, nullable, _ = SORTABLE[name]
+        clause = column.desc() if desc else column.asc()
+        clauses.append(clause.nulls_last() if nullable else clause)
+    return clauses
 
 
 def _plain(value: Any) -> Any:
@@ -85,4 +92,8 @@ def after(cursor: str, sort: str, keys: list[tuple[str, bool]]) -> Any:
         beyond = column < value if desc else column > value
         clauses.append(and_(*equal, or_(beyond, column.is_(None)) if nullable else beyond))
         equal.append(column == value)
-    return or_(*clauses) if clauses else true()
+    where = or_(*clauses) if clauses else true()
+    (first, desc), value = keys[0], values[0]
+    if value is not None and not SORTABLE[first][1]:  # a range on the first key alone, for its index
+        where = and_(SORTABLE[first][0] <= value if desc else SORTABLE[first][0] >= value, where)
+    return where

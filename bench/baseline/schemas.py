@@ -16,8 +16,19 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, JsonValue, StringConstraints
 
 Category = Literal["tools", "garden", "kitchen"]
-Int64 = Annotated[int, Field(ge=-(2**63), lt=2**63)]
-Stock = Annotated[int, Field(ge=0, lt=2**63)]
+Int64 = Annotated[int, Field(ge=-(2**63), le=2**63 - 1)]
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL cannot store a NUL character and SQLite cuts text at one."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+Name = Annotated[Text, StringConstraints(min_length=1, max_length=120)]
+Sku = Annotated[str, StringConstraints(max_length=255, pattern=r"^[A-Z]{3}-[0-9]{4}$")]
 _PRICE = re.compile(r"-?[0-9]{1,8}(\.[0-9]{1,2})?")
 
 
@@ -30,6 +41,15 @@ def _price(value: Any) -> decimal.Decimal:
     if (number := decimal.Decimal(value)) < 0:
         raise ValueError("must be at least 0")
     return number
+
+
+def _whole(value: Any) -> Any:
+    """JSON Schema counts 5.0 as an integer: take it as 5 (strict mode refuses "5" and 5.5)."""
+    return int(value) if isinstance(value, float) and value.is_integer() else value
+
+
+Stock = Annotated[int, BeforeValidator(_whole), Field(ge=0, le=2**63 - 1)]
+Price = Annotated[decimal.Decimal, BeforeValidator(_price)]
 
 
 def _split(value: Any) -> Any:
@@ -88,28 +108,28 @@ class _Body(BaseModel):
 
 
 class ProductCreate(_Body):
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)]
-    sku: Annotated[str, StringConstraints(max_length=255, pattern=r"^[A-Z]{3}-[0-9]{4}$")]
-    price: Annotated[decimal.Decimal, BeforeValidator(_price)]
+    name: Name
+    sku: Sku
+    price: Price
     stock: Stock = 0
     category: Category = "tools"
     available_from: datetime.date | None = None
     supplier_id: uuid.UUID
-    notes: str | None = None
+    notes: Text | None = None
     attributes: JsonValue = None
 
 
 class ProductUpdate(_Body):
     """Every field optional: only the fields sent are changed (model_fields_set)."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = None  # type: ignore[assignment]
-    sku: Annotated[str, StringConstraints(max_length=255, pattern=r"^[A-Z]{3}-[0-9]{4}$")] = None  # type: ignore[assignment]
-    price: Annotated[decimal.Decimal, BeforeValidator(_price)] = None  # type: ignore[assignment]
+    name: Name = None  # type: ignore[assignment]
+    sku: Sku = None  # type: ignore[assignment]
+    price: Price = None  # type: ignore[assignment]
     stock: Stock = None  # type: ignore[assignment]
     category: Category = None  # type: ignore[assignment]
     available_from: datetime.date | None = None
     supplier_id: uuid.UUID = None  # type: ignore[assignment]
-    notes: str | None = None
+    notes: Text | None = None
     attributes: JsonValue = None
 
 

@@ -72,6 +72,15 @@ def _check_list_options(ctx: CheckContext, entity: Entity) -> None:
         if f is not None and f.type in UNSORTABLE:
             ctx.report("K604", f"cannot sort on the {f.type} field `{f.name}`", ref.pointer,
                        hint="sort on text, numbers, dates or enums")
+    # A field some readers may not see must not be a filter or sort key: the answer's membership or
+    # order would reveal its value to them (field access is decided per row, after the query).
+    for label, refs in (("filter", entity.filters), ("sort", entity.sort)):
+        for ref in refs:
+            f = entity.field(ref.name)
+            if f is not None and f.access_read is not None:
+                ctx.report("K604", f"cannot {label} on `{f.name}`: it has a read rule, and {label}ing on it would "
+                           "let anyone infer its value", ref.pointer,
+                           hint=f"remove `{f.name}` from `{'filters' if label == 'filter' else 'sort'}`")
     for ref in entity.include:
         f = entity.field(ref.name)
         if f is not None and not f.is_relation:

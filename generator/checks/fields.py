@@ -86,6 +86,10 @@ def check_field(ctx: CheckContext, f: Field, entity: Entity, is_input: bool = Fa
         if f.access_read is not None:
             ctx.report("K412", "a password field can never be read", at("access"), at_key=True,
                        hint="remove `access.read`; passwords are write-only")
+        if ctx.spec.auth is None and not is_input:
+            ctx.report("K421", "a password field needs sign-in: the app hashes passwords with argon2 as part of "
+                       "`auth:`", f.pointer, at_key=True,
+                       hint="add an `auth:` section naming the user entity, or use `type: string`")
     _check_conflicts(ctx, f, at)
     _check_bounds(ctx, f, at)
     if f.type == "enum":

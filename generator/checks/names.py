@@ -46,7 +46,13 @@ parse_file from_orm update_forward_refs schema_json
 RESERVED_ENTITY_NAMES = frozenset("""
 Base BaseModel Field Session Settings Problem Page Query Request Response Decimal Enum Any Optional
 List Dict Mapped Column Depends HTTPException APIRouter FastAPI Json Audit AuditEntry Approval
-Notification IdempotencyKey Outbox AuthLoginFailure
+Notification IdempotencyKey Outbox AuthLoginFailure AuditLogEntry NotificationOutbox WorkflowApproval
+""".split())
+
+# Tables the generated app creates for itself: sign-in throttling, the audit trail, notifications,
+# idempotency keys and workflow approvals.
+RESERVED_TABLE_NAMES = frozenset("""
+auth_login_failures audit_log notification_outbox idempotency_keys workflow_approvals alembic_version
 """.split())
 
 _BUILTIN_CLASSES = frozenset(n for n in dir(builtins) if n[:1].isupper())
@@ -145,7 +151,8 @@ def _check_sql_names(ctx: CheckContext, entity) -> None:
                 _check_sql_identifier(ctx, f.through, join_pointer(f.pointer, "through"), "link table name", False,
                                       "choose another `through:` name")
             continue
-        column = f.column_name
+        # A ref is stored as `<name>_id` unless it names its column: `order: {type: ref}` is fine.
+        column = f.column or (f"{f.name}_id" if f.type == "ref" else f.name)
         ptr = join_pointer(f.pointer, "column") if f.column else f.pointer
         _check_sql_identifier(ctx, column, ptr, "column name", not f.column,
                               f"keep the field name and set `column: {column}_value` (or another name)")
@@ -208,6 +215,9 @@ def _check_entity_collisions(ctx: CheckContext) -> None:
         names += [(f.through, join_pointer(f.pointer, "through"), False) for f in entity.fields if f.through]
         for table, ptr, at_key in names:
             low_t = table.lower()
+            if low_t in RESERVED_TABLE_NAMES:
+                ctx.report("K306", f"table name `{table}` is reserved: the generated app has a table of its own by "
+                           "that name", ptr, at_key=at_key, hint="set `table:` (or `plural:`/`through:`) to another name")
             if low_t in tables and tables[low_t][1] != ptr:
                 code = "K308" if tables[low_t][0] == table else "K305"
                 ctx.report(code, f"table name `{table}` is already used by `{tables[low_t][0]}`", ptr, at_key=at_key,

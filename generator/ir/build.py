@@ -7,6 +7,7 @@ and the source map: same spec, same IR, byte for byte.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from decimal import Decimal
 from pathlib import Path
@@ -57,7 +58,8 @@ class _Locator:
 
 
 def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "keel.yaml") -> AppIR:
-    from generator.ir.field_access import attach_field_access  # the compilers read the IR: imported late
+    from generator.ir.computed import attach_computed  # the compilers read the IR: imported late
+    from generator.ir.field_access import attach_field_access
     from generator.ir.invariants import attach_invariants
     from generator.ir.rules import attach_rules
     from generator.ir.trail import attach_trail
@@ -90,7 +92,7 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
         auth=_auth(spec),
     )
     ir = attach_invariants(attach_rules(ir, spec, where), spec, where, constraint_name)
-    ir = attach_field_access(ir, spec, where)
+    ir = attach_computed(attach_field_access(ir, spec, where), spec, where)
     return attach_workflows(attach_trail(ir, spec, where), spec, where)
 
 
@@ -164,6 +166,13 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
     columns.append(ColumnIR("lock_version", "lock_version", "lock_version", "integer", "Integer()", "int",
                             {"type": "integer"}, nullable=False, server_value="version", readable=False,
                             has_default=True, default=1, source=where(entity.pointer)))
+    # A list without ?sort= pages in the default order: index its leading column, or every such
+    # list reads and sorts the whole table (1.2 s at a million rows on SQLite; bench/api_bench.py).
+    ordering = _ordering(entity)
+    if ordering:
+        leading = ordering[0].column
+        columns = [dataclasses.replace(c, index=True) if c.name == leading and not (c.index or c.unique or c.primary_key)
+                   else c for c in columns]
     lookup = lookup_field(entity)
     return EntityIR(
         name=entity.name,
@@ -184,7 +193,7 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
             for cols in (tuple(_attr(entity, r.name) for r in group) for group in entity.indexes)
         ),
         checks=tuple(checks),
-        ordering=_ordering(entity),
+        ordering=ordering,
         operations=entity.operations,
         access=tuple((op, access_of(entity, op)) for op in entity.operations),
         endpoints=tuple(

@@ -6,8 +6,8 @@ pattern itself, making the published schema say exactly what the server accepts:
 ``whole`` digits before the point (leading zeros count), at most ``scale`` after it, and a
 value from ``minimum`` to ``maximum``. ``-0`` is zero, so it is accepted whenever zero is.
 
-Only ECMA-262 syntax that every JSON Schema validator and Hypothesis understand is used:
-classes, alternations, counted repeats and one leading lookahead.
+Only ECMA-262 syntax that every JSON Schema validator and test generator understands is
+used: classes, alternations and counted repeats (no lookaround, which generators filter).
 """
 
 from __future__ import annotations
@@ -19,19 +19,17 @@ def bounded_decimal_pattern(whole: int, scale: int, minimum: str | None, maximum
     """The anchored pattern of decimals with these digits in [minimum, maximum] (None: unbounded)."""
     low = Decimal(minimum) if minimum is not None else None
     high = Decimal(maximum) if maximum is not None else None
-    fraction = rf"(\.[0-9]{{1,{scale}}})?" if scale else ""
-    shape = rf"(?=-?[0-9]{{1,{whole}}}{fraction}$)"
     alternatives = []
     # Without a sign: magnitudes from max(low, 0) to high.
     floor = max(low, Decimal(0)) if low is not None else Decimal(0)
     if high is None or high >= floor:
-        alternatives.append(_magnitudes(floor, high, scale))
+        alternatives.append(_magnitudes(floor, high, whole, scale))
     # With a minus sign: magnitudes from max(-high, 0) to -low (0 only when zero is in range).
     floor = max(-high, Decimal(0)) if high is not None else Decimal(0)
     if low is None or -low >= floor:
-        alternatives.append("-" + _magnitudes(floor, -low if low is not None else None, scale))
-    body = "|".join(a for a in alternatives if a)
-    return f"^{shape}(?:{body})$" if body else "^(?!)$"
+        alternatives.append("-" + _magnitudes(floor, -low if low is not None else None, whole, scale))
+    body = "|".join(a for a in alternatives if a and a != "-")
+    return f"^(?:{body})$" if body else "^[^\\s\\S]$"  # nothing at all
 
 
 def _split(value: Decimal, scale: int) -> tuple[int, str]:
@@ -41,35 +39,43 @@ def _split(value: Decimal, scale: int) -> tuple[int, str]:
     return int(integer), (digits + "0" * scale)[:scale]
 
 
-def _magnitudes(low: Decimal, high: Decimal | None, scale: int) -> str:
-    """Unsigned decimals (leading zeros allowed) from ``low`` to ``high``; empty when there is none."""
+def _magnitudes(low: Decimal, high: Decimal | None, whole: int, scale: int) -> str:
+    """Unsigned decimals from ``low`` to ``high`` with at most ``whole`` digits before the point (leading
+    zeros allowed and counted); empty when there is none."""
     quantum = Decimal(1).scaleb(-scale)
     low = low.quantize(quantum, rounding="ROUND_CEILING")  # the smallest value with `scale` digits >= low
-    if high is not None:
-        high = high.quantize(quantum, rounding="ROUND_FLOOR")
-        if high < low:
-            return ""
+    largest = Decimal(10) ** whole - quantum
+    high = largest if high is None else min(high.quantize(quantum, rounding="ROUND_FLOOR"), largest)
+    if high < low:
+        return ""
     zeros, nines = "0" * scale, "9" * scale
     low_int, low_frac = _split(low, scale)
+    high_int, high_frac = _split(high, scale)
     parts: list[str] = []
-    if high is not None:
-        high_int, high_frac = _split(high, scale)
-        if low_int == high_int:
-            parts.append(_with_fraction(_integers(low_int, low_int), _fractions(low_frac, high_frac, scale)))
-        else:
-            parts.append(_with_fraction(_integers(low_int, low_int), _fractions(low_frac, nines, scale)))
-            if low_int + 1 <= high_int - 1:
-                parts.append(_with_fraction(_integers(low_int + 1, high_int - 1), _fractions(zeros, nines, scale)))
-            parts.append(_with_fraction(_integers(high_int, high_int), _fractions(zeros, high_frac, scale)))
-    else:
-        parts.append(_with_fraction(_integers(low_int, low_int), _fractions(low_frac, nines, scale)))
-        parts.append(_with_fraction(_integers(low_int + 1, None), _fractions(zeros, nines, scale)))
-    parts = [p for p in parts if p]
+    if low_int == high_int:
+        parts += _with_fraction(_integers(low_int, low_int), _fractions(low_frac, high_frac, scale), whole)
+    else:  # the low end's integer, whole integers in between (with any fraction), the high end's integer
+        middle_low = low_int if low_frac == zeros else low_int + 1
+        middle_high = high_int if high_frac == nines else high_int - 1
+        if low_frac != zeros:
+            parts += _with_fraction(_integers(low_int, low_int), _fractions(low_frac, nines, scale), whole)
+        if middle_low <= middle_high:
+            parts += _with_fraction(_integers(middle_low, middle_high), _fractions(zeros, nines, scale), whole)
+        if high_frac != nines:
+            parts += _with_fraction(_integers(high_int, high_int), _fractions(zeros, high_frac, scale), whole)
     return "(?:" + "|".join(parts) + ")" if parts else ""
 
 
-def _with_fraction(integer: str, fraction: str | None) -> str:
-    return "" if fraction is None else f"0*{_group(integer)}{fraction}"
+def _with_fraction(integers: list[tuple[int, str]], fraction: str | None, whole: int) -> list[str]:
+    """Each group of integers of one length, after the leading zeros that still fit, then the fraction."""
+    if fraction is None:
+        return []
+    out = []
+    for length, integer in integers:
+        zeros = whole - length
+        pad = "" if zeros == 0 else "0?" if zeros == 1 else f"0{{0,{zeros}}}"
+        out.append(f"{pad}{_group(integer)}{fraction}")
+    return out
 
 
 def _fractions(low: str, high: str, scale: int) -> str | None:
@@ -93,20 +99,15 @@ def _increment(digits: str) -> str | None:
     return None if len(str(value)) > len(digits) else str(value).zfill(len(digits))
 
 
-def _integers(low: int, high: int | None) -> str:
-    """Integers from low to high (None: unbounded) written without leading zeros."""
+def _integers(low: int, high: int) -> list[tuple[int, str]]:
+    """Integers from low to high written without leading zeros, as (number of digits, regex) per length."""
     parts = []
-    length = len(str(low))
-    while high is None or length <= len(str(high)):
+    for length in range(len(str(low)), len(str(high)) + 1):
         start = max(low, 10 ** (length - 1) if length > 1 else 0)
-        if high is None and start == 10 ** (length - 1) and length > 1:
-            parts.append(rf"[1-9][0-9]{{{length - 1},}}")  # every longer integer too
-            break
-        end = 10**length - 1 if high is None else min(high, 10**length - 1)
+        end = min(high, 10**length - 1)
         if start <= end:
-            parts.append(_same_length(str(start), str(end)))
-        length += 1
-    return parts[0] if len(parts) == 1 else "(?:" + "|".join(parts) + ")"
+            parts.append((length, _same_length(str(start), str(end))))
+    return parts
 
 
 def _same_length(low: str, high: str) -> str:

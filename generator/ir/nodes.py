@@ -155,6 +155,29 @@ class FieldRuleIR:
 
 
 @dataclass(frozen=True, slots=True)
+class ComputedIR:
+    """A read-only value computed in SQL with every query that loads its record.
+
+    ``sql`` is a SQLAlchemy value over the model, built per request (it may read
+    ``user`` and ``_today()``), so it can be selected, filtered and sorted on.
+    """
+
+    name: str  # attribute on the model (a query_expression)
+    wire: str
+    spec_type: str  # boolean | integer | decimal | string | date | datetime
+    py_type: str
+    sql: str | None  # None: no portable SQL; computed in Python from the loaded row instead
+    json_schema: dict[str, Any]
+    filter_ops: tuple[str, ...]
+    sortable: bool
+    scale: int | None  # decimals: rounded to this many places on the wire
+    rounding: str  # decimal rounding mode, e.g. ROUND_HALF_EVEN
+    text: str
+    source: str
+    python: str | None = None  # over the loaded ``record``, when there is no portable SQL
+
+
+@dataclass(frozen=True, slots=True)
 class OrderIR:
     column: str  # attribute name
     descending: bool
@@ -319,6 +342,7 @@ class EntityIR:
     rules: tuple[OperationRulesIR, ...] = ()
     invariants: tuple[InvariantIR, ...] = ()
     field_rules: tuple[FieldRuleIR, ...] = ()
+    computed: tuple[ComputedIR, ...] = ()
     notifications: tuple[NotificationIR, ...] = ()
     audit_redacted: tuple[str, ...] = ()  # attributes the audit trail stores as "[redacted]" (write-only)
     audit_hidden: tuple[str, ...] = ()  # attributes stored but not shown by the history endpoint (field read rules)

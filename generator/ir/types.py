@@ -50,6 +50,11 @@ def decimal_pattern(precision: int, scale: int) -> str:
     return rf"^-?[0-9]{{1,{whole}}}{fraction}$" if whole > 0 else rf"^-?0?\.[0-9]{{1,{scale}}}$"
 
 
+# Text of any kind but with a NUL character, which PostgreSQL cannot store and SQLite cuts text at: the
+# generated app refuses it (wire.Text), so the schema says so.
+NO_NUL = "^[^\\x00]*$"
+
+
 def scalar_storage(f: Field) -> StorageType:
     """Storage for a scalar field (relations are handled by the IR builder)."""
     t = f.type
@@ -63,9 +68,11 @@ def scalar_storage(f: Field) -> StorageType:
             schema["pattern"] = "^[a-z0-9]+(?:-[a-z0-9]+)*$"
         elif f.pattern is not None:
             schema["pattern"] = f.pattern
+        else:
+            schema["pattern"] = NO_NUL
         return StorageType(f"String({length})", "str", schema)
     if t == "text":
-        schema = {"type": "string"}
+        schema = {"type": "string", "pattern": NO_NUL}
         if f.max_length is not None:
             schema["maxLength"] = f.max_length
         if f.min_length is not None:

@@ -13,13 +13,13 @@ from typing import Any
 from generator.ir.nodes import AppIR
 from generator.targets.api import api_view
 from generator.targets.auth import auth_files, main_auth_context
-from generator.targets.app import router_context, serializer_views, visibility_context
+from generator.targets.app import router_context, serializer_imports, serializer_views, visibility_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.migrations import migration_files
 from generator.targets.openapi import openapi_document
 from generator.targets.tests import suite_files
 from generator.targets.models import models_context
-from generator.targets.trail import has_trail_router, trail_files
+from generator.targets.trail import has_notifications, has_trail_router, trail_files
 from generator.targets.workflows import workflow_files, workflow_routers
 
 
@@ -73,6 +73,9 @@ def endpoint_rows(ir: AppIR) -> list[dict[str, str]]:
                              "access": _ACCESS_WORDS[access[ep.kind]]})
             elif ep.kind in ("transition", "action", "query"):  # routers/<entity>_workflow.py
                 rows.append(_workflow_row(e, ep))
+        if e.workflow and any(t.approvals for t in e.workflow.transitions):
+            rows.append({"method": "GET", "path": f"{e.collection_path}/{{{e.lookup}}}/approvals",
+                         "what": f"who approved a {e.name}, and when", "access": "as reading"})
     return rows
 
 
@@ -113,9 +116,10 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/visibility.py", "app/package/visibility.py.j2", {**base, **visibility_context(ir)}),
         TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
         TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2",
-                     {**base, "entities": serializer_views(ir)}),
+                     {**base, "entities": serializer_views(ir), **serializer_imports(ir)}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
-        TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir)}),
+        TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir),
+                                                                      "dispatch": has_notifications(ir)}),
         TemplateFile(f"{pkg}/docs.py", "app/package/docs.py.j2", base),
         TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2",
                      {**base, "routers": workflow_routers(ir) + [e.module for e in ir.entities] + (["trail"] if has_trail_router(ir) else []),

@@ -21,8 +21,8 @@ _INPUT_TYPES = {
 }
 # How a filter value in a query string is parsed, by spec type.
 _QUERY_PARSERS = {
-    "string": "str", "text": "str", "email": "str", "url": "str", "slug": "str", "enum": "str",
-    "integer": "parse_int", "decimal": "parse_decimal", "boolean": "parse_bool", "date": "parse_date",
+    "string": "parse_text", "text": "parse_text", "email": "parse_text", "url": "parse_text", "slug": "parse_text",
+    "enum": "parse_text", "integer": "parse_int", "decimal": "parse_decimal", "boolean": "parse_bool", "date": "parse_date",
     "datetime": "parse_datetime", "uuid": "parse_uuid", "ref": None,
 }
 _OPS = {"eq": "==", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
@@ -184,7 +184,8 @@ def _input_type(c: ColumnIR) -> str:
             constraints.append(r"pattern=r'^[^@\s]+@[^@\s]+\.[^@\s]+$'")
         if c.spec_type == "url":
             constraints.append(r"pattern=r'^https?://[^\s]+$'")
-        return f"Annotated[str, StringConstraints({', '.join(constraints)})]" if constraints else "str"
+        text = "str" if c.spec_type == "password" else "Text"  # Text: no NUL character (a password is only hashed)
+        return f"Annotated[{text}, StringConstraints({', '.join(constraints)})]" if constraints else text
     if base == "int":
         return f"Annotated[Integer, Field(ge={schema['minimum']}, le={schema['maximum']})]"
     return base
@@ -214,7 +215,7 @@ def _read_value(c: ColumnIR) -> str:
 def _query_parser(c: ColumnIR) -> str:
     if c.spec_type in ("ref", "id"):
         return "parse_uuid" if c.py_type == "uuid.UUID" else "parse_int"
-    return _QUERY_PARSERS.get(c.spec_type) or "str"
+    return _QUERY_PARSERS.get(c.spec_type) or "parse_text"
 
 
 def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
@@ -223,15 +224,19 @@ def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
     parse = _query_parser(c)
     if c.spec_type == "enum":  # a value outside the enum is refused, not a filter that matches nothing
         parse = "one_of(" + ", ".join(repr(v) for v in c.json_schema["enum"]) + ")"
+    # A decimal is compared exactly, as the number it is: bound as a plain NUMERIC, not cast to the column's
+    # NUMERIC(p, s), which rounds it to the column's scale and overflows (a 500) past its digits.
+    value = "sa.literal(value, sa.Numeric())" if c.spec_type == "decimal" else "value"
     for op in c.filter_ops:
         if op == "in":
             out.append(FilterParam(f"{c.wire}__in", parse, f"{column}.in_(value)", True))
         elif op == "contains":
-            out.append(FilterParam(f"{c.wire}__contains", "str", f"{column}.contains(value, autoescape=True)", False))
+            out.append(FilterParam(f"{c.wire}__contains", "parse_text", f"{column}.contains(value, autoescape=True)",
+                                   False))
         elif op == "eq":
-            out.append(FilterParam(c.wire, parse, f"{column} == value", False))
+            out.append(FilterParam(c.wire, parse, f"{column} == {value}", False))
         else:
-            out.append(FilterParam(f"{c.wire}__{op}", parse, f"{column} {_OPS[op]} value", False))
+            out.append(FilterParam(f"{c.wire}__{op}", parse, f"{column} {_OPS[op]} {value}", False))
     return out
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from generator.compile import free_names
-from generator.ir.nodes import AppIR, EntityIR, InvariantIR, OperationRulesIR
+from generator.ir.nodes import AppIR, ComputedIR, EntityIR, InvariantIR, OperationRulesIR
 from generator.naming import camel
+from generator.targets.anonymous import WRITES, refuses_anonymous
 from generator.targets.api import EntityApiView, SortKey, api_view, read_filter
 
 
@@ -22,7 +23,7 @@ def _sort_keys(ir: AppIR, e: EntityIR, view: EntityApiView) -> tuple[list[SortKe
             parse = {"uuid.UUID": "parse_uuid", "int": "parse_int", "datetime.datetime": "parse_datetime",
                      "datetime.date": "parse_date", "decimal.Decimal": "parse_decimal", "bool": "parse_bool"}
             keys[column.wire] = SortKey(column.wire, f"{e.name}.{attr}", column.nullable,
-                                        parse.get(column.py_type, "str"))
+                                        parse.get(column.py_type, "parse_text"))
         default.append(("-" if descending else "") + column.wire)
     return list(keys.values()), ",".join(default)
 
@@ -73,6 +74,7 @@ def rule_context(ir: AppIR, e: EntityIR) -> dict:
     """
     by_op = {r.op: r for r in e.rules if r.rules and r.op != "read"}
     invariant_sources = tuple(x for inv in e.invariants for x in (inv.python, inv.sql) if x)
+    invariant_sources += tuple(c.sql for c in e.computed if c.sql)
     return {
         "rules": {op: {"combined": _combined(r), "rules": [_shown(x) for x in r.rules]} for op, r in by_op.items()},
         **_names(ir, list(by_op.values()), invariant_sources),
@@ -125,6 +127,8 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     serializers = sorted({f"{e.module}_to_wire"} | {i.target_serializer for i in view.includes})
     list_params = {"limit", "sort", "include", "cursor" if view.pagination == "cursor" else "offset"}
     list_params |= {f.param for f in view.filters}
+    computed_filters = [f for c in e.computed for f in _computed_filters(c)]
+    list_params |= {f["param"] for f in computed_filters}
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
     return {
         "header": header,
@@ -137,10 +141,12 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         **rules,
         "auth_scheme": ir.auth_scheme,
         "current_user_fields": current_user,
+        # Writes no anonymous request can pass: 401 first, before the body or the record is read.
+        "refuses_anonymous": [op for op in WRITES if op in e.operations and refuses_anonymous(ir, e, op)],
         # Password fields arrive in plain text and are stored only as argon2 hashes.
         "password_fields": [c.name for c in e.columns if c.spec_type == "password"],
         "needs_user": sorted(_needs_user(e, view, rules["rules"], current_user)
-                             | (set(e.operations) - {"delete"} if guarded else set())),
+                             | (set(e.operations) - {"delete"} if guarded or any(c.sql for c in e.computed) else set())),
         # Serializers that show some fields only to some users: they are given the user.
         "guarded_serializers": sorted(guarded),
         "pass_user": ", user" if guarded else "",
@@ -153,6 +159,11 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "model_imports": targets,
         "serializer_imports": serializers,
         "list_params": sorted(list_params),
+        "computed": [{"name": c.name, "sql": c.sql, "source": c.source, "comment": " ".join(c.text.split())}
+                     for c in e.computed if c.sql],
+        "computed_filters": computed_filters,
+        "computed_sorts": [{"name": c.name, "wire": c.wire, "parse": _COMPUTED_PARSERS[c.spec_type]}
+                           for c in e.computed if c.sortable],
         "sort_keys": sort_keys,
         "default_sort": default_sort,
         "id_parse": "parse_uuid" if e.id_strategy == "uuid" else "parse_int",
@@ -166,8 +177,10 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
 
 
 def _frozen_hooks(ir: AppIR, e: EntityIR) -> dict:
-    from generator.targets.workflows import child_hooks  # it imports this module: imported late
+    from generator.targets.workflows import child_hooks, has_commands  # they import this module: imported late
 
+    if not has_commands(ir):  # no workflow.py without a transition or action
+        return {"frozen_check": None, "frozen_parents": []}
     return {"frozen_check": f"frozen_{e.module}" if e.workflow and e.workflow.frozen else None,
             "frozen_parents": child_hooks(ir, e)}
 
@@ -187,8 +200,54 @@ def serializer_views(ir: AppIR) -> list[dict]:
             "name": e.name,
             "module": e.module,
             "fields": [(wire, value) for wire, value in view.read_fields if wires[wire] not in guarded_attrs],
+            "computed": [(c.wire, _rounded(c, f"row.{c.name}")) for c in e.computed if c.sql],
+            # No portable SQL: computed here, from the loaded row.
+            "python_computed": [{"wire": c.wire, "value": _rounded(c, f"({c.python})"), "source": c.source,
+                                 "comment": " ".join(c.text.split())} for c in e.computed if not c.sql],
             "guarded": [{"wire": r.wire, "value": dict(view.read_fields)[r.wire], "python": r.python, "id": r.id,
                          "source": r.source, "comment": " ".join(r.text.split())}
                         for r in guarded_attrs.values() if r.wire in dict(view.read_fields)],
         })
     return out
+
+
+_COMPUTED_PARSERS = {"boolean": "parse_bool", "integer": "parse_int", "decimal": "parse_decimal", "date": "parse_date",
+                     "datetime": "parse_datetime", "string": "parse_text"}
+_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def _computed_filters(c: ComputedIR) -> list[dict]:
+    """Query parameters filtering on a computed field, each with its SQL over this request's value."""
+    value, parse, out = f'computed["{c.name}"]', _COMPUTED_PARSERS[c.spec_type], []
+    # A decimal is compared as the exact number it is (see api._filters): a plain NUMERIC, not the column's.
+    given = "sa.literal(value, sa.Numeric())" if c.spec_type == "decimal" else "value"
+    for op in c.filter_ops:
+        if op == "eq":
+            out.append({"param": c.wire, "parse": parse, "many": False, "clause": f"{value} == {given}"})
+        elif op == "in":
+            out.append({"param": f"{c.wire}__in", "parse": parse, "many": True, "clause": f"{value}.in_(value)"})
+        elif op == "contains":
+            out.append({"param": f"{c.wire}__contains", "parse": "parse_text", "many": False,
+                        "clause": f"{value}.contains(value, autoescape=True)"})
+        else:
+            out.append({"param": f"{c.wire}__{op}", "parse": parse, "many": False,
+                        "clause": f"{value} {_COMPARISONS[op]} {given}"})
+    return out
+
+
+def _rounded(c: ComputedIR, value: str) -> str:
+    """A computed value as it goes on the wire: decimals at their scale, rounded the declared way."""
+    if c.spec_type == "decimal":
+        return f'decimal_text(rounded({value}, {c.scale}, "{c.rounding}"))'
+    return value
+
+
+def serializer_imports(ir: AppIR) -> dict:
+    """What the serializers' Python-computed values need besides the row."""
+    names: set[str] = set()
+    for e in ir.entities:
+        for c in e.computed:
+            if c.python:
+                names |= free_names(c.python)
+    return {"serializer_modules": sorted(names & {"datetime", "decimal"}),
+            "serializer_helpers": sorted(names & {"_today", "_utcnow"})}

@@ -50,6 +50,9 @@ def _document(ir: AppIR, e: EntityIR, shape: str) -> dict[str, Any]:
                        for c in cols},
         "additionalProperties": shape == "read",
     }
+    if shape == "read":  # computed fields: always present, never accepted
+        doc["properties"].update({c.wire: c.json_schema for c in e.computed})
+        required = sorted([*required, *(c.wire for c in e.computed)])
     if required:
         doc["required"] = required
     if shape == "update":

@@ -39,6 +39,7 @@ class EntityView:
     columns: tuple[Line, ...]
     relations: tuple[Line, ...]
     source: str
+    computed: tuple[Line, ...] = ()
 
 
 def models_context(ir: AppIR) -> dict:
@@ -46,7 +47,8 @@ def models_context(ir: AppIR) -> dict:
     _, deferred = creation_order(ir)
     entities = tuple(_entity_view(e, by_name, ir, deferred) for e in ir.entities)
     links = tuple(_link_table(t) for t in ir.link_tables)
-    code = "\n".join(line.code for view in entities for line in view.columns + view.table_args + view.relations)
+    code = "\n".join(line.code for view in entities
+                     for line in view.columns + view.table_args + view.relations + view.computed)
     code += "\n".join(links)
     throttle = login_throttle_model(ir)  # sign-in's failed-login counts (None without auth)
     if throttle is not None:
@@ -78,7 +80,9 @@ def _imports(code: str, ir: AppIR) -> tuple[str, ...]:
     if "event.listen(" in code:  # support tables' triggers (generator/targets/trail.py)
         sa_names.add("event")
     lines.append(f"from sqlalchemy import {', '.join(sorted(sa_names - {'Mapped'}))}")
-    lines.append("from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship")
+    orm = ["DeclarativeBase", "Mapped", "mapped_column", *(["query_expression"] if any(c.sql for e in ir.entities for c in e.computed)
+                                                          else []), "relationship"]
+    lines.append(f"from sqlalchemy.orm import {', '.join(orm)}")
     return tuple(lines)
 
 
@@ -113,6 +117,9 @@ def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR,
         columns=tuple(_without_entity_source(_column(e, c, (e.table, c.column) in deferred), e) for c in e.columns),
         relations=tuple(_relation(e, r, by_name, ir) for r in e.relations),
         source=e.source,
+        # Loaded by each query with with_expression (the routers build it per request): never stored.
+        computed=tuple(Line(f"{c.name}: Mapped[{c.py_type} | None] = query_expression()", c.source)
+                       for c in e.computed if c.sql),
     )
 
 

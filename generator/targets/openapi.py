@@ -1,8 +1,8 @@
 """The OpenAPI 3.1 document of a generated app, built as dicts from the IR (never templated).
 
 It describes exactly what the generated routers do today, and nothing they do
-not: only the list/read/create/update/delete operations an entity has (actions,
-transitions and named queries are not served yet, so they are not described),
+not: the list/read/create/update/delete operations an entity has, its transitions,
+actions, approvals list and named queries (``generator/targets/openapi_workflows.py``),
 every query parameter a list accepts (the same set the router's
 ``LIST_PARAMS`` allows), the bodies it takes (the per-entity JSON Schemas of
 ``generator.targets.jsonschemas``, embedded as components), the bodies,
@@ -22,6 +22,7 @@ import re
 from typing import Any
 
 from generator.ir.nodes import AppIR, ColumnIR, EndpointIR, EntityIR
+from generator.targets.anonymous import refuses_anonymous
 from generator.targets.api import EntityApiView, FilterParam, api_view
 from generator.targets.app import router_context
 from generator.targets.auth import auth_context
@@ -48,7 +49,7 @@ _QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "parse_date": {"type": "string", "format": "date"},
     "parse_datetime": {"type": "string", "format": "date-time"},
     "parse_uuid": {"type": "string", "format": "uuid"},
-    "str": {"type": "string"},
+    "parse_text": {"type": "string", "pattern": "^[^\\x00]*$"},
 }
 # The message each parser gives for a bad value (for examples).
 _PARSE_MESSAGES = {
@@ -351,6 +352,21 @@ def _filter_parameter(f: FilterParam, column: ColumnIR) -> dict[str, Any]:
     return param
 
 
+def _computed_filter_parameter(f: dict[str, Any]) -> dict[str, Any]:
+    """A filter on a computed field: like a column's, described by the field's wire name."""
+    wire, _, op = f["param"].partition("__")
+    words = {"": "equals", "gt": "is greater than", "gte": "is at least", "lt": "is less than",
+             "lte": "is at most", "in": "is one of (comma-separated)", "contains": "contains"}
+    value = dict(_QUERY_SCHEMAS.get(f["parse"], {"type": "string"}))
+    param: dict[str, Any] = {"name": f["param"], "in": "query", "required": False,
+                             "description": f"Only records whose computed `{wire}` {words[op]} this value."}
+    if f["many"]:
+        param.update(schema={"type": "array", "items": value, "minItems": 1}, style="form", explode=False)
+    else:
+        param["schema"] = value
+    return param
+
+
 def _column_by_param(e: EntityIR, f: FilterParam) -> ColumnIR:
     wire = f.param.split("__", 1)[0]
     return next(c for c in e.columns if c.wire == wire)
@@ -392,7 +408,7 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
                            "schema": {"type": "integer", "minimum": 0, "maximum": 10**9, "default": 0}})
             problems.append(("invalid_offset", "A negative offset", b.invalid(
                 example_instance, "offset", "must be a non-negative integer", "invalid_offset")))
-        keys = [k.wire for k in ctx["sort_keys"]]
+        keys = [k.wire for k in ctx["sort_keys"]] + [k["wire"] for k in ctx["computed_sorts"]]
         alternatives = "|".join(re.escape(k) for k in keys)
         params.append({
             "name": "sort", "in": "query", "required": False,
@@ -408,6 +424,8 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
             "invalid_sort")))
         for f in view.filters:
             params.append(_filter_parameter(f, _column_by_param(e, f)))
+        for f in ctx["computed_filters"]:
+            params.append(_computed_filter_parameter(f))
         if view.filters:
             typed = next((f for f in view.filters if f.parse in _PARSE_MESSAGES), None)
             if typed is not None:
@@ -538,7 +556,9 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
                            "schema": {"type": "array", "items": {"type": "string", "enum": names}}})
     if access == "authenticated":
         operation["security"] = b.security_requirement()
-        if kind in ("list", "read"):  # anonymous requests are answered, not refused: `{}` says sign-in is optional
+        # Lists and reads answer anonymous requests (with what the rules show nobody), and so does a write
+        # whose rules may let an anonymous request through: `{}` says signing in is optional there.
+        if kind in ("list", "read") or not refuses_anonymous(b.ir, e, kind):
             operation["security"] = [*operation["security"], {}]
         shared.append("Unauthorized")
         rules = next((r.rules for r in e.rules if r.op == kind), ())
@@ -552,8 +572,10 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
                                "<token>`; 401 for a token that is not valid).")
         else:
             shared.append("Forbidden")
-            description.append(f"{condition} Otherwise 401 for an anonymous request and 403, naming the deciding "
-                               f"rule, for a signed-in user (`Authorization: {b.ir.auth_scheme} <token>`).")
+            first = (" An anonymous request, which no rule lets through, is refused with 401 before anything else."
+                     if refuses_anonymous(b.ir, e, kind) else " Otherwise 401 for an anonymous request.")
+            description.append(f"{condition}{first} A signed-in user the rules refuse gets 403, naming the "
+                               f"deciding rule (`Authorization: {b.ir.auth_scheme} <token>`).")
     else:
         operation["security"] = []
         if access == "denied":
@@ -631,6 +653,12 @@ def openapi_document(ir: AppIR) -> dict[str, Any]:
             tags.append({"name": e.name, "description": e.description or f"The {e.plural.replace('_', ' ')}."})
         for path, method, operation in operations:
             paths.setdefault(path, {})[method] = operation
+    from generator.targets.openapi_trail import trail_operations  # audit history, notification inbox
+
+    for path, method, operation in trail_operations(b, ir):
+        if "Notifications" in operation["tags"] and all(t["name"] != "Notifications" for t in tags):
+            tags.append({"name": "Notifications", "description": "The signed-in user's notifications."})
+        paths.setdefault(path, {})[method] = operation
     if ir.auth is not None:
         tags.append({"name": AUTH_TAG, "description": "Sign-in: exchange an identity and password for an access "
                                                       "token, and see who a token belongs to."})
@@ -721,7 +749,8 @@ def _auth_operations(b: _Builder, served_ops: dict[str, dict[str, dict[str, Any]
         "title": "AccessToken", "description": "A new access token.", "type": "object",
         "properties": token_properties, "required": sorted(token_properties), "additionalProperties": False,
     }
-    identity_schema = {"type": "string", "minLength": 1, "maxLength": ctx["identity_max_length"]}
+    identity_schema = {"type": "string", "minLength": 1, "maxLength": ctx["identity_max_length"],
+                       "pattern": "^[^\\x00]*$"}
     b.schemas["LoginRequest"] = {
         "title": "LoginRequest",
         "description": f"The {identity} and password of a user. Strict: no other field, and both are strings.",
@@ -733,7 +762,7 @@ def _auth_operations(b: _Builder, served_ops: dict[str, dict[str, dict[str, Any]
         "additionalProperties": False,
     }
     read_example = _example_object(b.published[f"{user.name}.read"])
-    login_example = {identity: _EXAMPLE_STRINGS["email"] if identity_schema_is_email(user, ctx) else "ada",
+    login_example = {identity: _EXAMPLE_STRINGS["email"] if _identity_is_email(user, ctx) else "ada",
                      password: EXAMPLE_PASSWORD}
     no_store = {"Cache-Control": b.header("Cache-Control"), "X-Request-ID": b.header("X-Request-ID")}
     body_shared = ["ContentTooLarge", "UnsupportedMediaType", "InternalError", "ServiceUnavailable"]
@@ -868,7 +897,7 @@ def _auth_operations(b: _Builder, served_ops: dict[str, dict[str, dict[str, Any]
     return out
 
 
-def identity_schema_is_email(user: EntityIR, ctx: dict[str, Any]) -> bool:
+def _identity_is_email(user: EntityIR, ctx: dict[str, Any]) -> bool:
     return next(c for c in user.columns if c.name == ctx["identity"]).spec_type == "email"
 
 

@@ -34,7 +34,8 @@ except ImportError:  # pragma: no cover - older Pythons are not supported by Kee
 
 from generator.ir.nodes import ColumnIR
 
-__all__ = ["NoSample", "Sample", "invalid_samples", "py_source", "sample", "slugify", "string_matching"]
+__all__ = ["NoSample", "Sample", "invalid_samples", "json_value", "py_source", "sample", "slugify",
+           "string_matching"]
 
 EMAIL_PATTERN = r"^[^@\s]+@[^@\s]+\.[^@\s]+$"  # the generated app's check (generator.targets.api)
 URL_PATTERN = r"^https?://[^\s]+$"
@@ -89,10 +90,9 @@ def _make(c: ColumnIR, n: int) -> Sample:  # noqa: C901 - one case per type
     schema = c.json_schema
     t = c.spec_type
     if t in ("string", "text"):
-        if "pattern" in schema:
+        text = _fit_text(_label(c), f" {n:02d}", schema.get("minLength", 0), schema.get("maxLength"))
+        if "pattern" in schema and re.fullmatch(schema["pattern"], text) is None:  # else: readable text fits
             text = string_matching(schema["pattern"], n, schema.get("minLength", 0), schema.get("maxLength"))
-        else:
-            text = _fit_text(_label(c), f" {n:02d}", schema.get("minLength", 0), schema.get("maxLength"))
         return Sample(text, text)
     if t == "email":
         local = re.sub(r"[^a-z0-9]", "", c.name.lower()) or "user"
@@ -286,6 +286,23 @@ def py_source(value: Any) -> str:
     if isinstance(value, (list, tuple)):
         return "[" + ", ".join(py_source(v) for v in value) + "]"
     return repr(value)
+
+
+def json_value(value: Any) -> Any:
+    """A stored value as JSON, tagged where JSON has no such type: {"$decimal": "1.50"}, {"$date": ...}."""
+    if isinstance(value, decimal.Decimal):
+        return {"$decimal": format(value, "f")}
+    if isinstance(value, datetime.datetime):
+        return {"$datetime": value.isoformat()}
+    if isinstance(value, datetime.date):
+        return {"$date": value.isoformat()}
+    if isinstance(value, uuid.UUID):
+        return {"$uuid": str(value)}
+    if isinstance(value, dict):
+        return {k: json_value(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [json_value(v) for v in value]
+    return value
 
 
 def slugify(text: str) -> str:

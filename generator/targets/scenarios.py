@@ -25,12 +25,15 @@ Cases whose answer is ``Undetermined`` are left out of the generated tests, neve
 
 from __future__ import annotations
 
+import datetime
 import decimal
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any
 
 from generator.expr import Binary, Call, ListLiteral, Literal, Path, Unary, parse
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, OperationRulesIR, RelationIR
+from generator.targets.anonymous import refuses_anonymous  # the app's own analysis: 401 up front
 from generator.targets.samples import NoSample, Sample, sample, slugify
 
 __all__ = ["Outcome", "Persona", "Planner", "Rec", "Step", "Undetermined", "World", "evaluate", "personas_of"]
@@ -81,9 +84,14 @@ class World:
 
     def __post_init__(self) -> None:
         self.entities = {e.name: e for e in self.ir.entities}
+        self._index: tuple[int, int, dict[str, Rec]] = (0, -1, {})
 
     def get(self, handle: str) -> Rec:
-        return next(r for r in self.records if r.handle == handle)
+        list_id, size, index = self._index
+        if list_id != id(self.records) or size != len(self.records):  # records were added or replaced
+            index = {r.handle: r for r in self.records}
+            self._index = (id(self.records), len(self.records), index)
+        return index[handle]
 
     def rows(self, entity: str) -> list[Rec]:
         return [r for r in self.records if r.entity == entity]
@@ -175,9 +183,13 @@ def _eval(world: World, node: Any, record: Rec | None, user: Rec | None) -> Any:
             return inner is not True
         return None if inner is None else -inner
     if isinstance(node, Call):
-        if node.name in ("today", "now", "days"):
-            raise Undetermined(node.name)
         args = [_eval(world, a, record, user) for a in node.args]
+        if node.name == "today":
+            return _CLOCK[0].date()
+        if node.name == "now":
+            return _CLOCK[0]
+        if node.name == "days":
+            return None if args[0] is None else datetime.timedelta(days=int(args[0]))
         if node.name in ("count", "sum", "min", "max"):
             items = args[0] or []
             if node.name == "count":
@@ -228,6 +240,8 @@ def _eval(world: World, node: Any, record: Rec | None, user: Rec | None) -> Any:
     if node.op == "+":
         return a + b
     if node.op == "-":
+        if _is_date(a) and _is_date(b):
+            return (a - b).days  # date - date is a number of days
         return a - b
     if node.op == "*":
         return a * b
@@ -236,18 +250,72 @@ def _eval(world: World, node: Any, record: Rec | None, user: Rec | None) -> Any:
     raise Undetermined(node.op)
 
 
+def _is_date(value: Any) -> bool:
+    return isinstance(value, datetime.date) and not isinstance(value, datetime.datetime)
+
+
+# The day a rule is evaluated on. The tests run on some day after they are generated, so a
+# rule is evaluated on two days far apart: a verdict that differs between them depends on
+# the day the tests run, and is undetermined. (Sample dates are in 2024.)
+_DAYS = (datetime.datetime(2025, 1, 1, tzinfo=datetime.timezone.utc),
+         datetime.datetime(2100, 1, 1, tzinfo=datetime.timezone.utc))
+_CLOCK = [_DAYS[0]]
+
+
 def _same(a: Any, b: Any) -> bool:
     if isinstance(a, Rec) or isinstance(b, Rec):
         return isinstance(a, Rec) and isinstance(b, Rec) and a.handle == b.handle
     return a == b
 
 
-def evaluate(world: World, text: str, record: Rec | None, user: Rec | None) -> bool:
-    """The rule's verdict (a null condition is false); ``Undetermined`` when the world cannot tell."""
+@lru_cache(maxsize=4096)
+def _parsed(text: str) -> Any:
     tree, errors = parse(text)
     if tree is None or errors:  # pragma: no cover - validated specs only
         raise Undetermined(text)
-    return _eval(world, tree, record, user) is True
+    return tree
+
+
+def evaluate(world: World, text: str, record: Rec | None, user: Rec | None) -> bool:
+    """The rule's verdict (a null condition is false); ``Undetermined`` when the world cannot tell."""
+    tree = _parsed(text)
+    verdicts = set()
+    try:
+        for day in _DAYS:
+            _CLOCK[0] = day
+            verdicts.add(_eval(world, tree, record, user) is True)
+    finally:
+        _CLOCK[0] = _DAYS[0]
+    if len(verdicts) > 1:
+        raise Undetermined(f"{text}: depends on the day")
+    return verdicts.pop()
+
+
+def _field_rule(e: EntityIR, attr: str, op: str) -> Any:
+    return next((r for r in getattr(e, "field_rules", ()) if r.attr == attr and r.op == op), None)
+
+
+def has_field_rule(e: EntityIR, attr: str, op: str | None = None) -> bool:
+    return any(r.attr == attr and (op is None or r.op == op) for r in getattr(e, "field_rules", ()))
+
+
+def field_allowed(world: World, e: EntityIR, attr: str, op: str, record: Rec, user: Rec | None) -> bool:
+    """Whether ``user`` may read or write (``op``) one field of ``record`` by its field access rule."""
+    rule = _field_rule(e, attr, op)
+    if rule is None:
+        return True
+    if rule.python is None:
+        return False  # a rule the app cannot decide on a loaded row: nobody (see generator/ir/field_access.py)
+    if " / " in rule.text:
+        raise Undetermined(rule.id)  # several rules, shown joined: not modelled
+    if user is None:
+        return False  # the app never shows or lets anonymous clients set a guarded field
+    return evaluate(world, rule.text, record, user)
+
+
+def invariants_hold(world: World, e: EntityIR, record: Rec) -> bool:
+    """Whether ``record`` meets every invariant of its entity (``Undetermined`` when the world cannot tell)."""
+    return all(evaluate(world, inv.text, record, None) for inv in getattr(e, "invariants", ()))
 
 
 @dataclass(frozen=True)
@@ -324,26 +392,43 @@ def expected_read(world: World, e: EntityIR, record: Rec, user: Rec | None) -> O
     return Outcome(200) if visible(world, e, "read", record, user) else Outcome(404, "not_found")
 
 
-def expected_change(world: World, e: EntityIR, op: str, record: Rec, user: Rec | None) -> Outcome:
-    """The answer to a valid PATCH (``update``) or DELETE (``delete``) without If-Match."""
+def _write_guard(world: World, e: EntityIR, sent: tuple[str, ...], record: Rec, user: Rec | None) -> Outcome | None:
+    """A field the user sent but may not set: 403 naming the field's write rule."""
+    for attr in sent:
+        if not field_allowed(world, e, attr, "write", record, user):
+            return Outcome(403, "forbidden", _field_rule(e, attr, "write").id)
+    return None
+
+
+def expected_change(world: World, e: EntityIR, op: str, record: Rec, user: Rec | None,
+                    sent: tuple[str, ...] = ()) -> Outcome:
+    """The answer to a valid PATCH (``update``, changing ``sent``) or DELETE (``delete``) without If-Match."""
     kind = access(e, op)
     if kind == "denied":
         return Outcome(403, "forbidden")
+    if user is None and refuses_anonymous(world.ir, e, op):
+        return Outcome(401, "authentication_required")  # before the body or the record is looked at
     if _loads_through_read(e) and not visible(world, e, "read", record, user):
         return Outcome(404, "not_found")
-    if kind == "public":
-        return Outcome(200 if op == "update" else 204)
-    refused = _refused(*decide(world, e, op, record, user), user)
-    return refused or Outcome(200 if op == "update" else 204)
+    if kind != "public":
+        refused = _refused(*decide(world, e, op, record, user), user)
+        if refused:
+            return refused
+    return _write_guard(world, e, sent, record, user) or Outcome(200 if op == "update" else 204)
 
 
-def expected_create(world: World, e: EntityIR, record: Rec, user: Rec | None) -> Outcome:
-    """The answer to a valid POST whose references exist; ``record`` holds what the server will store."""
+def expected_create(world: World, e: EntityIR, record: Rec, user: Rec | None, sent: tuple[str, ...] = ()) -> Outcome:
+    """The answer to a valid POST of the fields ``sent`` whose references exist; ``record`` is what is stored."""
     kind = access(e, "create")
     if kind == "denied":
         return Outcome(403, "forbidden")
+    if user is None and refuses_anonymous(world.ir, e, "create"):
+        return Outcome(401, "authentication_required")
     if user is None and any(c.server_value == "current_user" for c in e.columns):
         return Outcome(401, "authentication_required")
+    guarded = _write_guard(world, e, sent, record, user)
+    if guarded:
+        return guarded
     if kind == "public":
         return Outcome(201)
     return _refused(*decide(world, e, "create", record, user), user) or Outcome(201)
@@ -475,8 +560,8 @@ class Planner:
         for c in e.columns:
             if not c.on_create or c.foreign_key is not None:
                 continue
-            if nulls and c.nullable:
-                continue
+            if (nulls and c.nullable) or (has_field_rule(e, c.name, "write") and (c.nullable or c.has_default)):
+                continue  # optional fields guarded by a write rule are left out: not everyone may set them
             s = self._sample(c, n)
             if self.ir.auth and e.name == self.user_entity and c.name == self.ir.auth.active:
                 s = Sample(True, True)
@@ -527,6 +612,11 @@ class Planner:
             db_refs.update({c.name: chosen for c in e.columns if c.server_value == "current_user"})
             self.steps.append(Step(handle, e.name, "db", chosen, {}, db_refs, self._db_values(e, stored)))
         record = Rec(handle, e.name, stored, chosen)
+        try:
+            if not invariants_hold(self.world, e, record):
+                raise NoScenario(f"{e.name}: the sample breaks an invariant")
+        except Undetermined:
+            raise NoScenario(f"{e.name}: cannot tell whether the sample meets its invariants") from None
         self._check_unique(e, record)
         self.world.records.append(record)
         return record
@@ -536,11 +626,14 @@ class Planner:
         """The first persona (``actor`` first) who may create this record through the API, and what it stores."""
         if "create" not in e.operations or access(e, "create") == "denied":
             return None
+        sent = tuple(values)
         for candidate in self.actors(actor):
             stored = self._with_server_values(e, {**values, **refs}, candidate)
             probe = Rec("(new)", e.name, stored, candidate)
             try:
-                outcome = expected_create(self.world, e, probe, self.persona_rec(candidate))
+                outcome = expected_create(self.world, e, probe, self.persona_rec(candidate), sent)
+                if not invariants_hold(self.world, e, probe):
+                    continue
             except Undetermined:
                 continue
             if outcome.status == 201:

@@ -31,10 +31,12 @@ from typing import Any
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR
 from generator.naming import camel
 from generator.targets.app import router_context
-from generator.targets.samples import NoSample, filter_text_invalid, invalid_samples, py_source, sample
+from generator.targets.samples import (
+    NoSample, filter_text_invalid, invalid_samples, json_value, py_source, sample,
+)
 from generator.targets.scenarios import (
     NoScenario, Outcome, Persona, Planner, Rec, Step, Undetermined, World, access, expected_change, expected_create,
-    expected_read, personas_of, visible,
+    expected_read, has_field_rule, invariants_hold, personas_of, visible,
 )
 
 __all__ = ["EntitySuite", "build_suite", "suite_files"]
@@ -58,25 +60,18 @@ class Scenario:
     world: World
 
 
-def _step_source(ir: AppIR, step: Step) -> str:
+def _step_json(ir: AppIR, step: Step) -> dict[str, Any]:
+    """One step of a scenario as tests/scenarios.json holds it (see Step in the generated tests/support.py)."""
     e = next(x for x in ir.entities if x.name == step.entity)
-    args = [repr(step.handle), repr(step.entity), repr(step.via)]
-    if step.actor is not None:
-        args.append(f"actor={step.actor!r}")
+    out: dict[str, Any] = {"handle": step.handle, "entity": step.entity, "via": step.via, "actor": step.actor}
     if step.via == "api":
-        args.append(f"path={e.collection_path!r}")
-        args.append(f"body={py_source(step.body)}")
-        if e.envelope:
-            args.append(f"envelope={e.envelope_one!r}")
-        lookup = next(c.wire for c in e.columns if c.name == e.lookup)
+        out.update(path=e.collection_path, body=step.body, envelope=e.envelope_one if e.envelope else None,
+                   lookup=next(c.wire for c in e.columns if c.name == e.lookup))
     else:
-        args.append(f"values={py_source(step.values)}")
-        lookup = e.lookup
+        out.update(values=json_value(step.values), lookup=e.lookup)
     if step.refs:
-        args.append(f"refs={step.refs!r}")
-    if lookup != "id":
-        args.append(f"lookup={lookup!r}")
-    return f"Step({', '.join(args)})"
+        out["refs"] = step.refs
+    return out
 
 
 # --- values in query strings ------------------------------------------------------------------
@@ -102,13 +97,12 @@ class _Absent:
 _ABSENT = _Absent()
 
 
-def _query_value(c: ColumnIR, values: list[Any]) -> str:
-    """Python source of a query-string value: a literal, or the ids of records made by the test."""
+def _query_value(c: ColumnIR, values: list[Any]) -> list[Any]:
+    """A query-string value as parts joined by commas: text, or {"id": handle} for a record made by the test."""
     if c.foreign_key is not None:
         absent = ABSENT_ID["int" if c.py_type == "int" else "uuid.UUID"]
-        parts = [f"world.text({v!r})" if not isinstance(v, _Absent) else repr(absent) for v in values]
-        return ' + "," + '.join(parts)
-    return repr(",".join(_text(v) for v in values))
+        return [{"id": v} if not isinstance(v, _Absent) else absent for v in values]
+    return [_text(v) for v in values]
 
 
 def _kind(c: ColumnIR) -> str:
@@ -137,6 +131,7 @@ class EntitySuite:
     id_is_int: bool
     operations: tuple[str, ...]
     page_max: int
+    others: list[EntitySuite] = field(default_factory=list)  # the suites of the entities planned before
     world: str | None = None  # scenario of the shared world
     target: str | None = None  # handle of the record the read/refusal tests work on
     actor: str | None = None  # who created it
@@ -154,11 +149,13 @@ def build_suite(ir: AppIR) -> dict[str, Any]:
     except NoScenario:
         persona_steps, personas = [], []
         base = Planner(ir, personas=[])
-    entities = [_entity_suite(ir, e, base, scenarios) for e in ir.entities]
+    entities: list[EntitySuite] = []
+    for e in ir.entities:
+        entities.append(_entity_suite(ir, e, base, scenarios, entities))
     return {
-        "personas": [{"handle": p.handle, "role": p.role, "step": _step_source(ir, s)}
+        "personas": [{"handle": p.handle, "role": p.role, "step": _step_json(ir, s)}
                      for p, s in zip(personas, persona_steps)],
-        "scenarios": [{"name": s.name, "steps": [_step_source(ir, step) for step in s.steps]} for s in scenarios],
+        "scenarios": {s.name: [_step_json(ir, step) for step in s.steps] for s in scenarios},
         "entities": entities,
         "auth": _auth_cases(ir, base, personas),
     }
@@ -168,7 +165,8 @@ def _fresh(base: Planner) -> Planner:
     return Planner(base.ir, base.world.copy(), base.personas)
 
 
-def _entity_suite(ir: AppIR, e: EntityIR, base: Planner, scenarios: list[Scenario]) -> EntitySuite:
+def _entity_suite(ir: AppIR, e: EntityIR, base: Planner, scenarios: list[Scenario],
+                  others: list[EntitySuite]) -> EntitySuite:
     context = router_context(ir, e, "")
     suite = EntitySuite(
         name=e.name, module=e.module, path=e.collection_path,
@@ -180,6 +178,7 @@ def _entity_suite(ir: AppIR, e: EntityIR, base: Planner, scenarios: list[Scenari
         id_is_int=e.id_strategy == "integer",
         operations=e.operations,
         page_max=ir.page_size_max,
+        others=list(others),
     )
     suite.cases.update(dict.fromkeys(("list", "read", "refusals", "new", "change", "create_bodies", "update_bodies",
                                       "delete_stale", "changes")))
@@ -287,14 +286,17 @@ def _list_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite, co
     columns = {c.wire: c for c in e.columns}
     id_kind = "int" if suite.id_is_int else "text"
     sorts = []
+    page_sorts: dict[tuple, str] = {}  # one paginated sort per kind of key and direction
     for wire in sort_keys:
         c = columns.get(wire)
-        if c is None:
-            continue
+        if c is None or has_field_rule(e, c.name, "read"):
+            continue  # a field some users may not see is absent from their items: its order cannot be checked
         for descending in (False, True):
             keys = [(wire, _kind(c), descending)] + ([("id", id_kind, False)] if wire != "id" else [])
             sorts.append({"param": ("-" if descending else "") + wire, "keys": keys})
+            page_sorts.setdefault((_kind(c), c.nullable, descending), ("-" if descending else "") + wire)
     cases["sorts"] = sorts
+    cases["page_sorts"] = list(page_sorts.values())
     default_keys = []
     for part in context["default_sort"].split(","):
         wire = part.lstrip("-")
@@ -302,7 +304,8 @@ def _list_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite, co
             default_keys.append((wire, _kind(columns[wire]), part.startswith("-")))
     if default_keys and default_keys[-1][0] != "id":
         default_keys.append(("id", id_kind, False))
-    cases["default_keys"] = default_keys
+    hidden = any(has_field_rule(e, columns[w].name, "read") for w, _, _ in default_keys)
+    cases["default_keys"] = None if hidden else default_keys
     cases["other_sort"] = "-id"
     cases["includes"] = _include_cases(e, planner, population, lister["persona"])
     suite.cases["list"] = cases
@@ -433,11 +436,19 @@ def _read_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite) ->
     else:
         return
     api_made = any(s.handle == suite.target and s.via == "api" for s in planner.steps)
+    if any(r.op == "read" for r in getattr(e, "field_rules", ())) and reader != target.actor:
+        api_made = False  # the creator and the reader may see different fields
     includes = _include_cases(e, planner, [target], reader) if reader is not None or not planner.personas else []
-    suite.cases["read"] = {"reader": reader, "compare_created": api_made, "includes": includes}
+    suite.cases["read"] = {"reader": reader, "compare_created": api_made, "includes": includes,
+                           "stored": _stored_wires(e)}
 
 
 # --- refusals: who may not do what --------------------------------------------------------------
+
+
+def _stored_wires(e: EntityIR) -> list[str]:
+    """Fields every reader sees as stored: not computed (a total moves when children are added), not guarded."""
+    return [c.wire for c in e.columns if c.readable and not has_field_rule(e, c.name, "read")]
 
 
 def _update_change(planner: Planner, e: EntityIR, record: Rec) -> tuple[ColumnIR, Any] | None:
@@ -449,15 +460,24 @@ def _update_change(planner: Planner, e: EntityIR, record: Rec) -> tuple[ColumnIR
         return {"string": 0, "text": 1, "enum": 2, "integer": 3, "decimal": 3, "date": 4}.get(c.spec_type, 9)
 
     candidates = sorted((c for c in e.columns if c.on_update and c.foreign_key is None and not c.unique
-                         and c.spec_type not in ("password", "json") and c.name not in skip), key=rank)
+                         and c.spec_type not in ("password", "json") and c.name not in skip
+                         and not has_field_rule(e, c.name)), key=rank)
     for c in candidates:
         for n in range(7, 12):
             try:
                 s = sample(c, n)
             except NoSample:
                 break
-            if s.python != record.values.get(c.name):
-                return c, s
+            if s.python == record.values.get(c.name):
+                continue
+            changed = Rec(record.handle, record.entity, {**record.values, c.name: s.python}, record.actor)
+            world = planner.world.copy()
+            world.records = [changed if r.handle == record.handle else r for r in world.records]
+            try:
+                if invariants_hold(world, e, changed):
+                    return c, s
+            except Undetermined:
+                pass
     return None
 
 
@@ -473,10 +493,10 @@ def _refusal_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite,
             if outcome is not None:
                 cases.append({"persona": handle, "op": "read", **_outcome(outcome)})
         if "update" in e.operations and change is not None:
-            outcome = _try(expected_change, world, e, "update", target, user)
+            outcome = _try(expected_change, world, e, "update", target, user, (change[0].name,))
             if outcome is not None and outcome.status >= 400:
                 cases.append({"persona": handle, "op": "update", **_outcome(outcome),
-                              "body": py_source({change[0].wire: change[1].wire})})
+                              "body": {change[0].wire: change[1].wire}})
         if "delete" in e.operations:
             outcome = _try(expected_change, world, e, "delete", target, user)
             if outcome is not None and outcome.status >= 400:
@@ -484,16 +504,22 @@ def _refusal_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite,
         if "create" in e.operations and new is not None:
             body, refs, values = new
             stored = planner._with_server_values(e, {**values, **{a: h for a, h in refs.items()}}, handle)
-            outcome = _try(expected_create, world, e, Rec("(new)", e.name, stored, handle), user)
+            outcome = _try(expected_create, world, e, Rec("(new)", e.name, stored, handle), user, tuple(values))
             if outcome is not None and outcome.status >= 400:
                 cases.append({"persona": handle, "op": "create", **_outcome(outcome)})
-    suite.cases["refusals"] = cases
+    # A refused write is checked once per distinct answer (the first user who gets it): the others
+    # would repeat the same request and answer, and a create may cost a password hash each.
+    distinct: dict[tuple, dict[str, Any]] = {}
+    for case in cases:
+        key = (case["op"], case["status"], case["code"], case["rule"]) if case["op"] != "read" else (id(case),)
+        distinct.setdefault(key, case)
+    suite.cases["refusals"] = list(distinct.values())
     if new is not None:
         body, refs, _ = new
-        suite.cases["new"] = {"body": py_source(body),
+        suite.cases["new"] = {"body": body,
                               "refs": {next(c.wire for c in e.columns if c.name == a): h for a, h in refs.items()}}
     if change is not None:
-        suite.cases["change"] = {"wire": change[0].wire, "value": py_source(change[1].wire)}
+        suite.cases["change"] = {"wire": change[0].wire, "value": change[1].wire}
 
 
 def _outcome(outcome: Outcome) -> dict[str, Any]:
@@ -530,17 +556,22 @@ def _body_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite, ta
             if not c.on_create:
                 continue
             for why, value in invalid_samples(c):
-                fields.append({"wire": c.wire, "why": why.replace(" ", "-"), "value": _value_source(value)})
+                fields.append({"wire": c.wire, "why": why.replace(" ", "-"), "value": value})
         missing = [c.wire for c in e.columns if c.on_create and c.required_on_create and not c.has_default
                    and not c.nullable]
+        allowed = poster is not None or not planner.personas
+        if poster is None and planner.personas:
+            poster = planner.personas[0].handle  # refused anyway; signed in, so the body is what is judged
         cases: dict[str, Any] = {"poster": poster, "server": view_server, "invalid": fields, "missing": missing,
                                  "refs": _absent_refs(e, "on_create"), "unique": []}
-        if poster is not None or not planner.personas:
+        if allowed:  # a clash is found when the row is written, after the access checks
             cases["unique"] = _unique_clash(e, target, planner)
         suite.cases["create_bodies"] = cases
     if "update" in e.operations and access(e, "update") != "denied" and suite.cases.get("change"):
+        change = _update_change(planner, e, target)
+        sent = (change[0].name,) if change else ()
         updater = next((h for h, u in _persona_recs(planner)
-                        if _try(expected_change, world, e, "update", target, u) == Outcome(200)), "(none)")
+                        if _try(expected_change, world, e, "update", target, u, sent) == Outcome(200)), "(none)")
         fields = []
         for c in e.columns:
             if not c.on_update:
@@ -548,9 +579,10 @@ def _body_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite, ta
             for why, value in invalid_samples(c):
                 if why == "null" and c.nullable:
                     continue
-                fields.append({"wire": c.wire, "why": why.replace(" ", "-"), "value": _value_source(value)})
+                fields.append({"wire": c.wire, "why": why.replace(" ", "-"), "value": value})
+        signed_in = planner.personas[0].handle if planner.personas else None
         suite.cases["update_bodies"] = {
-            "updater": None if updater == "(none)" else updater, "determined": updater != "(none)",
+            "updater": signed_in if updater == "(none)" else updater, "determined": updater != "(none)",
             "server": view_server, "write_once": write_once, "invalid": fields,
             "refs": _absent_refs(e, "on_update"),
         }
@@ -561,23 +593,17 @@ def _body_cases(ir: AppIR, e: EntityIR, planner: Planner, suite: EntitySuite, ta
             suite.cases["delete_stale"] = {"deleter": deleter}
 
 
-def _value_source(value: Any) -> str:
-    """Python source of a JSON value; a long run of one character is written as a repetition."""
-    if isinstance(value, str) and len(value) > 40 and len(set(value)) == 1:
-        return f"{value[0]!r} * {len(value)}"
-    return py_source(value)
-
-
 def _absent_refs(e: EntityIR, flag: str) -> list[dict[str, str]]:
     """Reference fields a client may send, each with an id no record has."""
-    return [{"wire": c.wire, "absent": "987654321" if c.py_type == "int" else repr(ABSENT_ID["uuid.UUID"])}
+    return [{"wire": c.wire, "absent": 987654321 if c.py_type == "int" else ABSENT_ID["uuid.UUID"]}
             for c in e.columns if c.foreign_key is not None and getattr(c, flag)]
 
 
 def _allowed_creator(planner: Planner, e: EntityIR, refs: dict[str, str], values: dict[str, Any]) -> str | None:
     for handle, user in _persona_recs(planner):
         stored = planner._with_server_values(e, {**values, **refs}, handle)
-        if _try(expected_create, planner.world, e, Rec("(new)", e.name, stored, handle), user) == Outcome(201):
+        outcome = _try(expected_create, planner.world, e, Rec("(new)", e.name, stored, handle), user, tuple(values))
+        if outcome == Outcome(201):
             return handle
     return None
 
@@ -628,10 +654,11 @@ def _change_cases(ir: AppIR, e: EntityIR, base: Planner, suite: EntitySuite, sce
         # Create: replay the scenario up to the target's parents, then POST it.
         cases["create"] = {
             "actor": made_by_api.actor,
-            "body": py_source(made_by_api.body),
+            "body": made_by_api.body,
             "refs": made_by_api.refs,
-            "sent": sorted(k for k in made_by_api.body
-                           if not any(c.wire == k and c.spec_type == "password" for c in e.columns)),
+            "sent": sorted(c.wire for c in e.columns if c.wire in made_by_api.body and c.spec_type != "password"
+                           and not has_field_rule(e, c.name, "read")),
+            "stored": _stored_wires(e),
             "readable": _try(expected_read, world, e, target, _rec(world, made_by_api.actor)) == Outcome(200)
             if "read" in e.operations else False,
             "listed": "list" in e.operations and _try(
@@ -640,9 +667,9 @@ def _change_cases(ir: AppIR, e: EntityIR, base: Planner, suite: EntitySuite, sce
     change = _update_change(planner, e, target)
     if "update" in e.operations and change is not None:
         allowed = [h for h, u in _persona_recs(planner)
-                   if _try(expected_change, world, e, "update", target, u) == Outcome(200)]
+                   if _try(expected_change, world, e, "update", target, u, (change[0].name,)) == Outcome(200)]
         if allowed:
-            cases["update"] = {"by": allowed, "wire": change[0].wire, "value": py_source(change[1].wire),
+            cases["update"] = {"by": allowed, "wire": change[0].wire, "value": change[1].wire,
                                "readable": [h for h in allowed
                                             if _try(expected_read, world, e, target, _rec(world, h)) == Outcome(200)]}
     if "delete" in e.operations:
@@ -651,7 +678,10 @@ def _change_cases(ir: AppIR, e: EntityIR, base: Planner, suite: EntitySuite, sce
         if allowed:
             cases["delete"] = {"by": allowed, "soft": e.soft_delete}
     cases["dependents"] = _dependent_cases(ir, e, base, scenarios)
-    cases["seed"] = _seed_case(ir, e, base, suite, scenarios)
+    # The page size is the app's, so one entity per kind of pagination shows it (a seed is 51+ rows).
+    seeded = {x.cases["changes"]["pagination"] for x in suite.others if x.cases["changes"] and x.cases["changes"]["seed"]}
+    cases["pagination"] = e.pagination
+    cases["seed"] = None if e.pagination in seeded else _seed_case(ir, e, base, suite, scenarios)
     suite.cases["changes"] = cases
 
 
@@ -772,12 +802,153 @@ def _auth_cases(ir: AppIR, base: Planner, personas: list[Persona]) -> dict[str, 
 # --- files ----------------------------------------------------------------------------------------
 
 
+# Test kinds of tests/test_entities.py (one shared, unchanging world per entity) and of
+# tests/test_changes.py (an empty database per test). Each generated test function takes the
+# cases of one kind, for every entity, from tests/cases.json; a kind no entity has is not generated.
+ENTITY_KINDS = (
+    "list_seen", "list_order", "list_sort", "list_pages", "list_cursor", "list_offset", "list_filter",
+    "list_include", "list_bad", "list_denied", "read_get", "read_missing", "read_params", "read_include",
+    "read_who", "refused", "create_unknown", "create_server", "create_missing", "create_invalid", "create_raw",
+    "create_unique", "create_absent_ref", "update_unknown", "update_server", "update_write_once", "update_invalid",
+    "update_malformed", "update_stale", "update_missing", "update_absent_ref", "delete_refused",
+)
+CHANGE_KINDS = ("create_ok", "update_ok", "delete_ok", "delete_restricted", "delete_cascades", "pages")
+
+
+def _meta(e: EntitySuite) -> dict[str, Any]:
+    """What every test of an entity needs: where it lives and who the shared world's actors are."""
+    c = e.cases
+    return {
+        "path": e.path, "envelope": e.envelope_one, "list_key": e.list_key, "next_key": e.next_key,
+        "count_key": e.count_key, "lookup": e.lookup_wire, "world": e.world, "target": e.target,
+        "lister": e.lister, "max_limit": e.page_max,
+        "reader": c["read"]["reader"] if c["read"] else None,
+        "poster": c["create_bodies"]["poster"] if c["create_bodies"] else None,
+        "updater": c["update_bodies"]["updater"] if c["update_bodies"] else None,
+        "new": c["new"], "change": {c["change"]["wire"]: c["change"]["value"]} if c["change"] else None,
+    }
+
+
+def _who(persona: str | None) -> str:
+    return persona or "anonymous"
+
+
+def _kinds(e: EntitySuite) -> dict[str, list[dict[str, Any]]]:  # noqa: C901 - one block per kind
+    """The entity's cases by test kind; each case has an ``id`` (the test id after the entity's name)."""
+    c = e.cases
+    out: dict[str, list[dict[str, Any]]] = {k: [] for k in ENTITY_KINDS + CHANGE_KINDS}
+    add = lambda kind, id, **case: out[kind].append({"id": id, **case})  # noqa: E731
+    lst = c["list"]
+    if lst:
+        for seen in lst["seen"]:
+            add("list_seen", _who(seen["persona"]), persona=seen["persona"], expected=seen["expect"], all=lst["all"])
+        add("list_order", "default", keys=lst["default_keys"], all=lst["all"])
+        for sort in lst["sorts"]:
+            add("list_sort", sort["param"], sort=sort["param"], keys=sort["keys"], all=lst["all"])
+        if lst["pagination"] == "cursor" and len(lst["all"]) >= 3:
+            for sort in [None] + lst["page_sorts"]:
+                add("list_pages", sort or "default", sort=sort, all=lst["all"])
+            add("list_cursor", "cursor", other_sort=lst["other_sort"])
+        elif lst["pagination"] == "offset" and len(lst["all"]) >= 3:
+            add("list_offset", "offset", all=lst["all"])
+        for i, f in enumerate(lst["filters"], 1):
+            add("list_filter", f"{f['param']}-{i}", param=f["param"], value=f["value"], expected=f["expect"])
+        for inc in lst["includes"]:
+            add("list_include", inc["name"], name=inc["name"], to_many=inc["to_many"], fk=inc["fk"],
+                expected=inc["expect"])
+        bad = [({"limit": "0"}, "limit", "invalid_limit", "limit-0"),
+               ({"limit": str(lst["max"] + 1)}, "limit", "invalid_limit", "limit-above-max"),
+               ({"limit": "ten"}, "limit", "invalid_limit", "limit-not-a-number"),
+               ({"sort": "no_such_field"}, "sort", "invalid_sort", "unknown-sort"),
+               ({"sort": "-no_such_field"}, "sort", "invalid_sort", "unknown-sort-descending"),
+               ({"include": "no_such_relation"}, "include", "invalid_include", "unknown-include"),
+               ({"no_such_filter": "1"}, "no_such_filter", "unknown_parameter", "unknown-filter")]
+        if lst["pagination"] == "offset":
+            bad.append(({"offset": "-1"}, "offset", "invalid_offset", "negative-offset"))
+        bad += [({b["param"]: b["value"]}, b["param"], "invalid_parameter", f"bad-{b['param']}")
+                for b in lst["bad_filters"]]
+        for params, field_, code, id_ in bad:
+            add("list_bad", id_, params=params, field=field_, code=code)
+    if "list" in c["denied"]:
+        add("list_denied", "nobody")
+    read = c["read"]
+    if read:
+        add("read_get", "target", stored=read["stored"] if read["compare_created"] else None)
+        add("read_missing", "absent", absent=c["absent_key"], malformed=c["malformed_key"])
+        add("read_params", "unknown")
+        for inc in read["includes"]:
+            add("read_include", inc["name"], name=inc["name"], to_many=inc["to_many"], fk=inc["fk"],
+                related=inc["expect"][e.target])
+    for r in c["refusals"] or []:
+        if r["op"] == "read":
+            add("read_who", _who(r["persona"]), persona=r["persona"], status=r["status"])
+        else:
+            add("refused", f"{_who(r['persona'])}-{r['op']}", persona=r["persona"], op=r["op"], status=r["status"],
+                code=r["code"], rule=r["rule"], body=r["body"])
+    b = c["create_bodies"]
+    if b:
+        add("create_unknown", "no_such_field")
+        for f in b["server"]:
+            add("create_server", f, field=f)
+        for f in b["missing"]:
+            add("create_missing", f, field=f)
+        for f in b["invalid"]:
+            add("create_invalid", f"{f['wire']}-{f['why']}", field=f["wire"], value=f["value"])
+        add("create_raw", "bodies")
+        for u in b["unique"]:
+            add("create_unique", "-".join(u["fields"]), fields=u["fields"], copy=u["copy"])
+        for r in b["refs"]:
+            add("create_absent_ref", r["wire"], field=r["wire"], absent=r["absent"])
+    u = c["update_bodies"]
+    if u:
+        add("update_unknown", "no_such_field")
+        for f in u["server"]:
+            add("update_server", f, field=f)
+        for f in u["write_once"]:
+            add("update_write_once", f, field=f)
+        for f in u["invalid"]:
+            add("update_invalid", f"{f['wire']}-{f['why']}", field=f["wire"], value=f["value"])
+        add("update_malformed", "json")
+        if u["determined"]:
+            add("update_stale", "etag")
+            add("update_missing", "absent", absent=c["absent_key"])
+            for r in u["refs"]:
+                add("update_absent_ref", r["wire"], field=r["wire"], absent=r["absent"])
+    if c["delete_stale"]:
+        add("delete_refused", "stale-or-absent", deleter=c["delete_stale"]["deleter"], absent=c["absent_key"])
+    g = c["changes"]
+    if g:
+        k = g["create"]
+        if k:
+            add("create_ok", "create", scenario=g["scenario"], actor=k["actor"], body=k["body"], refs=k["refs"],
+                sent=k["sent"], stored=k["stored"], readable=k["readable"], listed=k["listed"])
+        if g["update"]:
+            for who in g["update"]["by"]:
+                add("update_ok", _who(who), scenario=g["scenario"], target=g["target"], persona=who,
+                    field=g["update"]["wire"], value=g["update"]["value"], readable=who in g["update"]["readable"])
+        if g["delete"]:
+            readable = "read" in e.operations and "read" not in c["denied"]
+            listable = "list" in e.operations and "list" not in c["denied"]
+            for who in g["delete"]["by"]:
+                add("delete_ok", _who(who), scenario=g["scenario"], target=g["target"], persona=who,
+                    soft=g["delete"]["soft"], read=readable, list=listable)
+        for dep in g["dependents"]:
+            kind = "delete_restricted" if dep["restrict"] else "delete_cascades"
+            add(kind, f"{dep['child_name']}-{dep['field']}", scenario=dep["scenario"], parent=dep["parent"],
+                child=dep["child"], child_path=dep["child_path"], deleter=dep["deleter"], reader=dep["reader"])
+        if g["seed"]:
+            add("pages", "default-and-max", **{k: v for k, v in g["seed"].items()})
+    return out
+
+
 def suite_files(ir: AppIR, header: str) -> list[Any]:
-    """The test suite's files, for ``plan_files``."""
-    from generator.targets import TemplateFile  # lazily: generator.targets imports this module
+    """The test suite's files, for ``plan_files``: a few modules of generic tests, and their cases as JSON."""
+    from generator.targets import JsonFile, TemplateFile  # lazily: generator.targets imports this module
 
     suite = build_suite(ir)
     auth = suite["auth"]
+    entities = {e.name: {"meta": _meta(e), "cases": _kinds(e)} for e in suite["entities"]}
+    present = {kind for entry in entities.values() for kind, cases in entry["cases"].items() if cases}
     base = {
         "header": header,
         "package": ir.package,
@@ -787,21 +958,26 @@ def suite_files(ir: AppIR, header: str) -> list[Any]:
         "has_auth": ir.auth is not None,
         "auth": auth,
         "password": TEST_PASSWORD,
-        "personas": suite["personas"],
         "py": py_source,  # prints a Python literal
+        "kinds": present,
         "password_columns": {e.name: [c.name for c in e.columns if c.spec_type == "password"]
                              for e in ir.entities if any(c.spec_type == "password" for c in e.columns)},
     }
+    note = header.replace("# ", "").replace("\n", " ")
     files = [
         TemplateFile("tests/__init__.py", "app/tests/__init__.py.j2", base),
         TemplateFile("tests/conftest.py", "app/tests/conftest.py.j2", base),
         TemplateFile("tests/support.py", "app/tests/support.py.j2", base),
-        TemplateFile("tests/scenarios.py", "app/tests/scenarios.py.j2", {**base, "scenarios": suite["scenarios"]}),
+        JsonFile("tests/scenarios.json", {"_comment": note, "personas": [p["step"] for p in suite["personas"]],
+                                          "scenarios": suite["scenarios"]}),
+        JsonFile("tests/cases.json", {"_comment": note, "entities": {
+            name: {"meta": entry["meta"], "cases": {k: v for k, v in entry["cases"].items() if v}}
+            for name, entry in entities.items()}}),
     ]
+    if present & set(ENTITY_KINDS):
+        files.append(TemplateFile("tests/test_entities.py", "app/tests/test_entities.py.j2", base))
+    if present & set(CHANGE_KINDS):
+        files.append(TemplateFile("tests/test_changes.py", "app/tests/test_changes.py.j2", base))
     if auth is not None:
         files.append(TemplateFile("tests/test_auth.py", "app/tests/test_auth.py.j2", base))
-    for e in suite["entities"]:
-        files.append(TemplateFile(f"tests/test_{e.module}.py", "app/tests/test_entity.py.j2", {**base, "e": e}))
-        files.append(TemplateFile(f"tests/test_{e.module}_changes.py", "app/tests/test_entity_changes.py.j2",
-                                  {**base, "e": e}))
     return files

@@ -15,6 +15,7 @@ migration (so they agree): ``idempotency_keys`` (every app) and ``workflow_appro
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -90,7 +91,14 @@ def has_approvals(ir: AppIR) -> bool:
     return any(t.approvals is not None for e in ir.entities if e.workflow for t in e.workflow.transitions)
 
 
+def has_commands(ir: AppIR) -> bool:
+    """Whether the app serves a transition or an action (the endpoints that honour Idempotency-Key)."""
+    return any(commands(e) for e in ir.entities)
+
+
 def extra_tables(ir: AppIR) -> tuple[ExtraTable, ...]:
+    if not has_commands(ir):
+        return ()
     return (IDEMPOTENCY, APPROVALS) if has_approvals(ir) else (IDEMPOTENCY,)
 
 
@@ -274,6 +282,12 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict[str, Any]:
     helpers = sorted(names & {"_today", "_utcnow"})
     modules = sorted(names & {"datetime", "decimal"} | ({"datetime", "decimal", "uuid"} if any(c["input_fields"] for c in cmds) else set()))
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
+    # Names the input annotations use that the wire module defines (Text, Integer, decimal_type, ...).
+    known = {"Annotated", "Literal", "Field", "StringConstraints", "AwareDatetime", "datetime", "decimal", "uuid",
+             "str", "int", "bool", "None", "True", "False", "date", "Decimal", "UUID", "ge", "le", "min_length",
+             "max_length", "pattern", "r"}
+    annotation_names = {n for c in cmds for f in c["input_fields"]
+                        for n in re.findall(r"(?<![.\w'\"])([A-Za-z_]\w*)", re.sub(r"'[^']*'|\"[^\"]*\"", "", f["annotation"]))}
     visible = read_filter(e)
     lookup_col = next(col for col in e.columns if col.name == e.lookup)
     return {
@@ -309,6 +323,11 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict[str, Any]:
         "page_size_max": ir.page_size_max,
         "parsers": sorted({k["parse"] for q in queries for k in q["sort_keys"]} | {view.lookup_parse}),
         "any_input": any(c["input_fields"] for c in cmds),
+        "wire_imports": sorted(annotation_names - known),
+        # A serializer with per-field read rules is told who reads (generator/targets/app.py decides the same).
+        "serializer_user": ", user" if any(r.op == "read" for r in getattr(e, "field_rules", ())) else "",
+        # Computed fields are selected with the row (routers/<entity>.py's helpers): reloaded before answering.
+        "has_computed": any(c.sql for c in getattr(e, "computed", ())),
         "any_sets": any(c["sets"] for c in cmds),
     }
 
@@ -366,6 +385,8 @@ def workflow_files(ir: AppIR, header: str) -> list[TemplateFile]:
         x["func"] = f"frozen_{x['child_module']}_in_{_snake(x['parent'])}"
     models = sorted({x["entity"] for x in frozen_context(ir)} | {x["child"] for x in children}
                     | {x["parent"] for x in children})
+    if not has_commands(ir):
+        return []
     files = [
         TemplateFile(f"{ir.package}/workflow.py", "app/package/workflow.py.j2",
                      {**base, "has_approvals": has_approvals(ir), "frozen": frozen_context(ir), "children": children,

@@ -26,7 +26,14 @@ from expenses.problems import (
     handle_unexpected,
     handle_validation_error,
 )
-from expenses.routers import auth, employee, expense_report, expense_line
+from expenses.routers import (
+    auth,
+    expense_report_workflow,
+    employee,
+    expense_report,
+    expense_line,
+    trail,
+)
 from expenses.settings import Settings, load_settings
 
 
@@ -52,9 +59,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_auth(app, settings)  # refuses to start in production without a strong secret
     app.include_router(auth.router)
+    app.include_router(expense_report_workflow.router)
     app.include_router(employee.router)
     app.include_router(expense_report.router)
     app.include_router(expense_line.router)
+    app.include_router(trail.router)
     install_docs(app, settings.docs_enabled)
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

@@ -7,22 +7,28 @@ from __future__ import annotations
 import datetime
 import decimal
 import uuid
+from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
+    DDL,
     Date,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
+    JSON,
     MetaData,
     Numeric,
     String,
     Text,
     Uuid,
+    event,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
 
 def _utcnow() -> datetime.datetime:
@@ -163,6 +169,9 @@ class ExpenseReport(Base):
         foreign_keys="ExpenseLine.report_id", back_populates="report", lazy="raise"
     )
 
+    # Computed (entities/reports.yaml:14): selected with the row, never stored.
+    total: Mapped[decimal.Decimal | None] = query_expression()
+
     # Optimistic concurrency: every UPDATE checks and bumps lock_version (stale writes fail).
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -238,4 +247,133 @@ class AuthLoginFailure(Base):
     )
     last_failure_at: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, index=True
+    )
+
+
+class AuditLogEntry(Base):
+    """One change to a record of an audited entity; append-only (see audit.py)."""
+
+    __tablename__ = "audit_log"
+    __table_args__ = (Index("ix_audit_log_entity_record_id_id", "entity", "record_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    actor_id: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    entity: Mapped[str] = mapped_column(String(100), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    operation: Mapped[str] = mapped_column(String(20), nullable=False)
+    name: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    changes: Mapped[Any] = mapped_column(JSON(), nullable=False)
+    rule: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    request_id: Mapped[str | None] = mapped_column(String(128), nullable=True)
+
+
+event.listen(
+    AuditLogEntry.__table__,
+    "after_create",
+    DDL(
+        "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege'; END $$"
+    ).execute_if(dialect="postgresql"),
+)
+event.listen(
+    AuditLogEntry.__table__,
+    "after_create",
+    DDL(
+        "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+    ).execute_if(dialect="postgresql"),
+)
+event.listen(
+    AuditLogEntry.__table__,
+    "after_create",
+    DDL(
+        "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+    ).execute_if(dialect="postgresql"),
+)
+event.listen(
+    AuditLogEntry.__table__,
+    "after_create",
+    DDL(
+        "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    ).execute_if(dialect="sqlite"),
+)
+event.listen(
+    AuditLogEntry.__table__,
+    "after_create",
+    DDL(
+        "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+    ).execute_if(dialect="sqlite"),
+)
+
+
+class NotificationOutbox(Base):
+    """One notification for one recipient, written with the change (see notifications.py)."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_notification_outbox_recipient_id_id", "recipient_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), nullable=False, unique=True, default=uuid.uuid4
+    )
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
+    )
+    recipient_id: Mapped[uuid.UUID] = mapped_column(Uuid(), nullable=False)
+    notification: Mapped[str] = mapped_column(String(100), nullable=False)
+    entity: Mapped[str] = mapped_column(String(100), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    message: Mapped[str] = mapped_column(Text(), nullable=False)
+    read_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    delivered_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer(), nullable=False, default=0)
+    available_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True, default=_utcnow
+    )
+    last_error: Mapped[str | None] = mapped_column(Text(), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """A POST's Idempotency-Key and the answer it got, stored in the same transaction as its effect."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10), nullable=False)
+    path: Mapped[str] = mapped_column(Text(), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    body: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    headers: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+
+
+class WorkflowApproval(Base):
+    """Who approved which step of which transition of which record, and when (kept after the outcome)."""
+
+    __tablename__ = "workflow_approvals"
+    __table_args__ = (Index("ix_workflow_approvals_entity_record_id", "entity", "record_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
+    entity: Mapped[str] = mapped_column(String(63), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    transition: Mapped[str] = mapped_column(String(63), nullable=False)
+    step: Mapped[int] = mapped_column(Integer(), nullable=False)
+    role: Mapped[str] = mapped_column(String(63), nullable=False)
+    approver_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    approved_at: Mapped[datetime.datetime] = mapped_column(DateTime(timezone=True), nullable=False)
+    pending_key: Mapped[str | None] = mapped_column(String(255), nullable=True, unique=True)
+    outcome: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    closed_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
     )

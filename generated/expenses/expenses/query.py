@@ -6,13 +6,28 @@ from __future__ import annotations
 
 import datetime
 import decimal
+import re
 import uuid
 
 from expenses.problems import Problem, invalid
 
+# Exactly the syntax the OpenAPI document gives each parameter (ASCII digits only: str.isdigit and
+# fromisoformat accept more, such as "٣", "20240501" or "2024-W01-1", which the document does not).
+_INTEGER = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_DATETIME = re.compile(
+    r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?([Zz]|[+-][0-9]{2}:[0-9]{2})"
+)
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 
-def parse_int(text: str) -> int:
-    if not text.lstrip("-").isdigit():
+
+def parse_int(text: str | int) -> int:
+    if isinstance(text, int) and not isinstance(
+        text, bool
+    ):  # from a cursor, where it is a JSON number
+        text = str(text)
+    if not isinstance(text, str) or not _INTEGER.fullmatch(text):
         raise ValueError("must be an integer")
     value = int(text)
     if not -(2**63) <= value < 2**63:
@@ -21,34 +36,56 @@ def parse_int(text: str) -> int:
 
 
 def parse_decimal(text: str) -> decimal.Decimal:
-    try:
-        value = decimal.Decimal(text)
-    except decimal.InvalidOperation:
-        raise ValueError("must be a decimal number") from None
-    if not value.is_finite():
-        raise ValueError("must be a finite number")
-    return value
+    if not _DECIMAL.fullmatch(text):
+        raise ValueError("must be a decimal number")
+    return decimal.Decimal(text)
 
 
-def parse_bool(text: str) -> bool:
+def parse_bool(text: str | bool) -> bool:
+    if isinstance(text, bool):  # from a cursor, where it is a JSON boolean
+        return text
     if text not in ("true", "false"):
         raise ValueError("must be true or false")
     return text == "true"
 
 
+def parse_text(text: str) -> str:
+    """Any text but a NUL character, which PostgreSQL cannot store and SQLite cuts text at."""
+    if not isinstance(text, str) or "\x00" in text:
+        raise ValueError("must be text without NUL characters")
+    return text
+
+
 def parse_date(text: str) -> datetime.date:
+    if not _DATE.fullmatch(text):
+        raise ValueError("must be a date: YYYY-MM-DD")
     return datetime.date.fromisoformat(text)
 
 
 def parse_datetime(text: str) -> datetime.datetime:
-    value = datetime.datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if not _DATETIME.fullmatch(text):
+        raise ValueError("must be a date and time with a time zone, e.g. 2024-05-01T09:30:00Z")
+    value = datetime.datetime.fromisoformat(text.upper().replace("Z", "+00:00"))
     if value.tzinfo is None:
         raise ValueError("must include a time zone (Z or +01:00)")
     return value.astimezone(datetime.timezone.utc)
 
 
 def parse_uuid(text: str) -> uuid.UUID:
+    if not _UUID.fullmatch(text):
+        raise ValueError("must be a UUID, e.g. 3fa85f64-5717-4562-b3fc-2c963f66afa6")
     return uuid.UUID(text)
+
+
+def one_of(*choices: str):  # type: ignore[no-untyped-def]
+    """A parser that accepts only these values (an enum field's)."""
+
+    def parse(text: str) -> str:
+        if text not in choices:
+            raise ValueError(f"must be one of: {', '.join(choices)}")
+        return text
+
+    return parse
 
 
 def parse_param(name: str, text: str, parse) -> object:  # type: ignore[no-untyped-def]
@@ -61,7 +98,7 @@ def parse_param(name: str, text: str, parse) -> object:  # type: ignore[no-untyp
 def parse_limit(text: str | None, default: int, maximum: int) -> int:
     if text is None:
         return default
-    if not text.isdigit() or not 1 <= int(text) <= maximum:
+    if not (text.isascii() and text.isdigit()) or not 1 <= int(text) <= maximum:
         # Never silently clipped: a client asking for more than the maximum is told so.
         raise invalid("limit", f"must be an integer from 1 to {maximum}", "invalid_limit")
     return int(text)
@@ -70,7 +107,7 @@ def parse_limit(text: str | None, default: int, maximum: int) -> int:
 def parse_offset(text: str | None) -> int:
     if text is None:
         return 0
-    if not text.isdigit() or int(text) > 10**9:
+    if not (text.isascii() and text.isdigit()) or int(text) > 10**9:
         raise invalid("offset", "must be a non-negative integer", "invalid_offset")
     return int(text)
 
@@ -87,3 +124,7 @@ def reject_unknown(params, allowed: frozenset[str]) -> None:  # type: ignore[no-
     for name in params.keys():
         if name not in allowed:
             raise invalid(name, "unknown query parameter", "unknown_parameter")
+        if (
+            len(params.getlist(name)) > 1
+        ):  # which one would count? (lists are comma-separated, never repeated)
+            raise invalid(name, "given more than once", "repeated_parameter")

@@ -15,9 +15,9 @@ import decimal
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from expenses.wire import JsonValue, decimal_type
+from expenses.wire import Integer, JsonValue, Text, decimal_type
 
 
 class _Input(BaseModel):
@@ -34,11 +34,11 @@ class EmployeeCreate(_Input):
     """The body of a POST that creates a Employee."""
 
     email: Annotated[
-        str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ] = Field(alias="email")
-    full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
-        alias="full_name"
-    )
+    full_name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(alias="full_name")
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         alias="password"
     )
@@ -46,7 +46,7 @@ class EmployeeCreate(_Input):
     manager_id: uuid.UUID | None = Field(None, alias="manager_id")
     bank_account: (
         Annotated[
-            str, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
+            Text, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
         ]
         | None
     ) = Field(None, alias="bank_account")
@@ -56,11 +56,11 @@ class EmployeeUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
     email: Annotated[
-        str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ] = Field(None, alias="email")
-    full_name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
-        None, alias="full_name"
-    )
+    full_name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="full_name")
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         None, alias="password"
     )
@@ -68,7 +68,7 @@ class EmployeeUpdate(_Input):
     manager_id: uuid.UUID | None = Field(None, alias="manager_id")
     bank_account: (
         Annotated[
-            str, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
+            Text, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
         ]
         | None
     ) = Field(None, alias="bank_account")
@@ -77,16 +77,18 @@ class EmployeeUpdate(_Input):
 class ExpenseReportCreate(_Input):
     """The body of a POST that creates a ExpenseReport."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(alias="title")
+    title: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(alias="title")
     currency: Literal["EUR", "USD", "GBP", "CHF"] = Field("EUR", alias="currency")
 
 
 class ExpenseReportUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        None, alias="title"
-    )
+    title: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="title")
     currency: Literal["EUR", "USD", "GBP", "CHF"] = Field(None, alias="currency")
 
 
@@ -95,9 +97,9 @@ class ExpenseLineCreate(_Input):
 
     report_id: uuid.UUID = Field(alias="report_id")
     spent_on: datetime.date = Field(alias="spent_on")
-    description: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        alias="description"
-    )
+    description: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(alias="description")
     category: Literal["travel", "lodging", "meals", "supplies", "other"] = Field(alias="category")
     amount: decimal_type(12, 2, "0.01", "100000") = Field(alias="amount")
 
@@ -106,9 +108,9 @@ class ExpenseLineUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
     spent_on: datetime.date = Field(None, alias="spent_on")
-    description: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        None, alias="description"
-    )
+    description: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="description")
     category: Literal["travel", "lodging", "meals", "supplies", "other"] = Field(
         None, alias="category"
     )

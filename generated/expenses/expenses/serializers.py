@@ -3,7 +3,9 @@
 """Rows as JSON-ready dicts, one function per entity.
 
 The generator knows every column, so these are straight-line functions: no
-reflection and no re-validation of values the app produced itself.
+reflection and no re-validation of values the app produced itself. A field with a
+read rule is added only when the rule lets ``user`` see it (absent, not null,
+otherwise); without a user (``user=None``) such fields are never shown.
 """
 
 from __future__ import annotations
@@ -11,21 +13,25 @@ from __future__ import annotations
 from typing import Any
 
 from expenses.models import Employee, ExpenseReport, ExpenseLine
-from expenses.wire import decimal_text
+from expenses.wire import decimal_text, rounded
 
 
-def employee_to_wire(row: Employee) -> dict[str, Any]:
-    return {
+def employee_to_wire(row: Employee, user: Any = None) -> dict[str, Any]:
+    body = {
         "id": row.id,
         "email": row.email,
         "full_name": row.full_name,
         "active": row.active,
         "manager_id": row.manager_id,
-        "bank_account": row.bank_account,
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "role": row.role,
     }
+    record = row
+    # Employee.bank_account.read (keel.yaml:44): user == record or user.role == 'finance'
+    if (user is not None and user.id == record.id) or (user is not None and user.role == "finance"):
+        body["bank_account"] = row.bank_account
+    return body
 
 
 def expense_report_to_wire(row: ExpenseReport) -> dict[str, Any]:
@@ -38,6 +44,7 @@ def expense_report_to_wire(row: ExpenseReport) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "status": row.status,
+        "total": decimal_text(rounded(row.total, 2, "ROUND_HALF_EVEN")),  # computed
     }
 
 

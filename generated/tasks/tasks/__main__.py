@@ -8,6 +8,10 @@ then serves the API with uvicorn. Settings come from the environment (see settin
 ``python -m tasks create-admin --email X [--role R]`` brings the schema up to
 date, then creates a user with the admin role; the password is read from standard input
 (or asked for on a terminal). It refuses if the email is taken. See auth.py.
+
+``python -m tasks dispatch [--once]`` delivers the notification outbox (notifications.py)
+to the sender named by APP_NOTIFICATION_SENDER (``module:function``; default: the log). Run as
+many as you like: they never deliver the same notification at the same time.
 """
 
 from __future__ import annotations
@@ -32,6 +36,32 @@ def serve(host: str, port: int) -> None:
     uvicorn.run("tasks.app:create_app", factory=True, host=host, port=port, proxy_headers=False)
 
 
+def dispatch(once: bool) -> None:
+    import asyncio
+    import logging
+    import os
+
+    from tasks.db import Database
+    from tasks.notifications import Dispatcher, load_sender
+    from tasks.settings import load_settings
+
+    logging.basicConfig(level=logging.INFO)
+
+    async def run() -> None:
+        database = Database(load_settings().database_url)
+        dispatcher = Dispatcher(database, load_sender(os.environ.get("APP_NOTIFICATION_SENDER")))
+        try:
+            if once:
+                while await dispatcher.run_once():
+                    pass
+            else:
+                await dispatcher.run()
+        finally:
+            await database.dispose()
+
+    asyncio.run(run())
+
+
 def main() -> None:
     if sys.argv[1:2] == ["create-admin"]:
         migrate()
@@ -40,14 +70,22 @@ def main() -> None:
         raise SystemExit(create_admin_command(sys.argv[2:]))
     parser = argparse.ArgumentParser(prog="python -m tasks", description="Run Task Manager.")
     parser.add_argument(
-        "command", nargs="?", default="serve", choices=["serve", "migrate", "create-admin"]
+        "command",
+        nargs="?",
+        default="serve",
+        choices=["serve", "migrate", "create-admin", "dispatch"],
     )
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
+    parser.add_argument(
+        "--once", action="store_true", help="dispatch: deliver what is due, then stop"
+    )
     args = parser.parse_args()
     migrate()
     if args.command == "serve":
         serve(args.host, args.port)
+    elif args.command == "dispatch":
+        dispatch(args.once)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from tasks.problems import (
     handle_unexpected,
     handle_validation_error,
 )
-from tasks.routers import auth, user, project, task
+from tasks.routers import auth, project_workflow, task_workflow, user, project, task, trail
 from tasks.settings import Settings, load_settings
 
 
@@ -52,9 +52,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     install_auth(app, settings)  # refuses to start in production without a strong secret
     app.include_router(auth.router)
+    app.include_router(project_workflow.router)
+    app.include_router(task_workflow.router)
     app.include_router(user.router)
     app.include_router(project.router)
     app.include_router(task.router)
+    app.include_router(trail.router)
     install_docs(app, settings.docs_enabled)
     app.add_exception_handler(Problem, handle_problem)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

@@ -52,6 +52,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.concurrency import run_in_threadpool
 
+from tasks.audit import set_actor
 from tasks.db import read_session
 from tasks.models import AuthLoginFailure, User
 from tasks.problems import Problem
@@ -255,6 +256,7 @@ async def optional_user(
     deleted or deactivated since the token was issued is refused, and a role change applies at once.
     """
     request.state.user = None
+    set_actor(None)
     header = request.headers.get("authorization")
     if header is None:
         return None
@@ -266,6 +268,7 @@ async def optional_user(
     if not user.active:
         raise _invalid_token("This account is inactive.")
     request.state.user = user
+    set_actor(user)  # the audit trail records who acted (audit.py)
     return user
 
 

@@ -15,7 +15,8 @@ from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from tasks.problems import Problem, from_pydantic_errors, invalid
+from tasks.audit import note_rule
+from tasks.problems import VALIDATION_STATUS, Problem, from_pydantic_errors, invalid
 
 AUTH_SCHEME = "Bearer"
 SortKey = tuple[
@@ -30,17 +31,23 @@ def order(
     id_key: tuple[Any, Any],
 ) -> tuple[str, list[SortKey]]:
     """The sort keys asked for (or the default), always ending with the id so the order is total."""
-    spec = text or default
+    spec = (
+        default if text is None else text
+    )  # `sort=` (empty) is a key that is not sortable, not the default
     keys: list[SortKey] = []
     for part in spec.split(","):
         descending = part.startswith("-")
         name = part.lstrip("-")
-        if name not in sort_keys or any(k[4] == name for k in keys):
+        if name not in sort_keys:
             raise invalid(
                 "sort",
                 f"cannot sort by {name!r}; sortable: {', '.join(sorted(sort_keys))}",
                 "invalid_sort",
             )
+        if any(
+            k[4] == name for k in keys
+        ):  # a key given again adds nothing: where it first appears decides
+            continue
         column, nullable, parse = sort_keys[name]
         keys.append((column, descending, nullable, parse, name))
     if keys[-1][4] != "id":
@@ -48,8 +55,14 @@ def order(
     return spec, keys
 
 
-def includes(text: str | None, available: dict[str, Any]) -> tuple[list[Any], list[str]]:
-    """Loader options for ``?include=a,b``, refusing anything the spec does not declare includable."""
+def includes(
+    text: str | None, available: dict[str, tuple[Any, Any, Any]], user: Any = None
+) -> tuple[list[Any], list[str]]:
+    """Loader options for ``?include=a,b``, refusing anything the spec does not declare includable.
+
+    Embedded records obey their own entity's read rule, in the same SQL: an include
+    never shows a record its reader could not fetch directly (a hidden to-one is null).
+    """
     if not text:
         return [], []
     names = text.split(",")
@@ -59,7 +72,16 @@ def includes(text: str | None, available: dict[str, Any]) -> tuple[list[Any], li
             raise invalid(
                 "include", f"cannot include {name!r}; includable: {allowed}", "invalid_include"
             )
-    return [available[name] for name in dict.fromkeys(names)], names
+    options = []
+    for name in dict.fromkeys(names):
+        load, relationship, visible = available[name]
+        options.append(load(relationship if visible is None else relationship.and_(visible(user))))
+    return options, names
+
+
+def broken_invariant(name: str, message: str) -> Problem:
+    """The 422 for a change that would break one of the spec's invariants, naming it."""
+    return Problem(VALIDATION_STATUS, "invariant_violated", message, extra={"rule": name})
 
 
 def etag(row: Any) -> str:
@@ -131,6 +153,12 @@ async def decide(
     )
     allowed = any(v for (_, effect, _, _), v in zip(rules, values) if effect == "allow")
     if denied_by is None and allowed:
+        # The audit trail names the rule that allowed the change: the first allow rule that holds.
+        note_rule(
+            session,
+            row,
+            next(r for (r, effect, _, _), v in zip(rules, values) if effect == "allow" and v),
+        )
         return
     if user is None:
         raise Problem(

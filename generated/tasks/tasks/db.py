@@ -20,6 +20,8 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from tasks.audit import session_class
+
 SQLITE_BUSY_TIMEOUT_MS = 5000
 
 
@@ -55,13 +57,18 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.engine = make_engine(url)
-        self._reads = async_sessionmaker(self.engine, expire_on_commit=False, autoflush=False)
+        # TrackedSession: every change to an audited record is written to the audit log (audit.py).
+        self._reads = async_sessionmaker(
+            self.engine, expire_on_commit=False, autoflush=False, sync_session_class=session_class()
+        )
         writer = (
             self.engine.execution_options(sqlite_begin="IMMEDIATE")
             if url.startswith("sqlite")
             else self.engine
         )
-        self._writes = async_sessionmaker(writer, expire_on_commit=False, autoflush=False)
+        self._writes = async_sessionmaker(
+            writer, expire_on_commit=False, autoflush=False, sync_session_class=session_class()
+        )
 
     async def read_session(self) -> AsyncIterator[AsyncSession]:
         async with self._reads() as session:

@@ -15,6 +15,8 @@ from typing import Any
 
 import orjson
 
+from tasks.audit import set_request_id
+
 logger = logging.getLogger("tasks")
 _REQUEST_ID = re.compile(r"[A-Za-z0-9._-]{1,128}")
 SECURITY_HEADERS = [
@@ -57,6 +59,7 @@ class RequestIdMiddleware:
             return
         given = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
         request_id = given if _REQUEST_ID.fullmatch(given) else uuid.uuid4().hex
+        set_request_id(request_id)  # for the audit trail (audit.py)
         scope.setdefault("state", {})["request_id"] = request_id
 
         async def send_with_id(message: dict) -> None:

@@ -8,6 +8,7 @@ import datetime
 import uuid
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     Column,
@@ -24,7 +25,7 @@ from sqlalchemy import (
     Uuid,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, query_expression, relationship
 
 
 def _utcnow() -> datetime.datetime:
@@ -238,6 +239,9 @@ class Task(Base):
     # keel.yaml:91
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="raise")
 
+    # Computed (keel.yaml:93): selected with the row, never stored.
+    overdue: Mapped[bool | None] = query_expression()
+
     # Optimistic concurrency: every UPDATE checks and bumps lock_version (stale writes fail).
     __mapper_args__ = {"version_id_col": lock_version}
 
@@ -253,5 +257,56 @@ class AuthLoginFailure(Base):
         DateTime(timezone=True), nullable=False
     )
     last_failure_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True
+    )
+
+
+class NotificationOutbox(Base):
+    """One notification for one recipient, written with the change (see notifications.py)."""
+
+    __tablename__ = "notification_outbox"
+    __table_args__ = (Index("ix_notification_outbox_recipient_id_id", "recipient_id", "id"),)
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer(), "sqlite"), primary_key=True, autoincrement=True
+    )
+    event_id: Mapped[uuid.UUID] = mapped_column(
+        Uuid(), nullable=False, unique=True, default=uuid.uuid4
+    )
+    created_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, default=_utcnow
+    )
+    recipient_id: Mapped[uuid.UUID] = mapped_column(Uuid(), nullable=False)
+    notification: Mapped[str] = mapped_column(String(100), nullable=False)
+    entity: Mapped[str] = mapped_column(String(100), nullable=False)
+    record_id: Mapped[str] = mapped_column(String(64), nullable=False)
+    message: Mapped[str] = mapped_column(Text(), nullable=False)
+    read_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    delivered_at: Mapped[datetime.datetime | None] = mapped_column(
+        DateTime(timezone=True), nullable=True
+    )
+    attempts: Mapped[int] = mapped_column(Integer(), nullable=False, default=0)
+    available_at: Mapped[datetime.datetime] = mapped_column(
+        DateTime(timezone=True), nullable=False, index=True, default=_utcnow
+    )
+    last_error: Mapped[str | None] = mapped_column(Text(), nullable=True)
+
+
+class IdempotencyKey(Base):
+    """A POST's Idempotency-Key and the answer it got, stored in the same transaction as its effect."""
+
+    __tablename__ = "idempotency_keys"
+
+    owner: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(255), primary_key=True)
+    method: Mapped[str] = mapped_column(String(10), nullable=False)
+    path: Mapped[str] = mapped_column(Text(), nullable=False)
+    fingerprint: Mapped[str] = mapped_column(String(64), nullable=False)
+    status: Mapped[int | None] = mapped_column(Integer(), nullable=True)
+    body: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    headers: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    created_at: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, index=True
     )

@@ -11,17 +11,20 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import quote
 
 import orjson
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 from starlette.responses import Response
 
 logger = logging.getLogger("tasks")
 
 VALIDATION_STATUS = 422
+PATH_CHARACTERS = "/:@!$&'()*+,;=-._~"  # RFC 3986 pchar: kept as they are in `instance`; anything else is %-encoded
 PROBLEM_TYPE = "urn:tasks:problem:"
 _TITLES = {
     400: "Bad Request",
@@ -75,7 +78,9 @@ def problem_response(request: Request, problem: Problem) -> Response:
         "title": _TITLES.get(problem.status, "Error"),
         "status": problem.status,
         "detail": problem.detail,
-        "instance": request.url.path,
+        "instance": quote(
+            request.url.path, safe=PATH_CHARACTERS
+        ),  # a URI reference, whatever the path held
         "code": problem.code,
         "request_id": request_id,
     }
@@ -107,9 +112,24 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     detail = {404: "No such endpoint.", 405: "This endpoint does not accept this method."}.get(
         exc.status_code, _TITLES.get(exc.status_code, "Error")
     )
-    return problem_response(
-        request, Problem(exc.status_code, code, detail, headers=dict(exc.headers or {}))
-    )
+    headers = dict(exc.headers or {})
+    if (
+        exc.status_code == 405
+    ):  # Starlette names only the first route on the path; list every method it has
+        headers["Allow"] = ", ".join(allowed_methods(request))
+    return problem_response(request, Problem(exc.status_code, code, detail, headers=headers))
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route serves on the request's path (for the Allow header of a 405)."""
+    return [
+        method
+        for method in ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+        if any(
+            route.matches({**request.scope, "method": method})[0] == Match.FULL
+            for route in request.app.router.routes
+        )
+    ]
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:
@@ -175,6 +195,8 @@ UNIQUE_FIELDS: dict[str, tuple[str, ...]] = {
     "uq_projects_slug": ("slug",),
     "uq_users_email": ("email",),
 }
+# Invariants the database enforces as CHECK constraints: constraint -> (invariant, its message).
+INVARIANT_CHECKS: dict[str, tuple[str, str]] = {}
 
 
 def integrity_problem(exc: Exception, table: str, deleting: bool = False) -> Problem:
@@ -203,6 +225,14 @@ def integrity_problem(exc: Exception, table: str, deleting: bool = False) -> Pro
             VALIDATION_STATUS, "unknown_reference", "A referenced record does not exist."
         )
     if sqlstate == "23514" or "CHECK constraint failed" in message:
+        for name, (
+            invariant,
+            text,
+        ) in INVARIANT_CHECKS.items():  # both databases name the constraint
+            if message.rstrip().endswith(f": {name}") or f'"{name}"' in message:
+                return Problem(
+                    VALIDATION_STATUS, "invariant_violated", text, extra={"rule": invariant}
+                )
         return Problem(
             VALIDATION_STATUS, "constraint_violated", "A value breaks a rule of the data model."
         )

@@ -15,9 +15,9 @@ import decimal
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, PositiveInt, StringConstraints
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
 
-from tasks.wire import JsonValue, decimal_type
+from tasks.wire import Integer, JsonValue, Text, decimal_type
 
 
 class _Input(BaseModel):
@@ -34,9 +34,11 @@ class UserCreate(_Input):
     """The body of a POST that creates a User."""
 
     email: Annotated[
-        str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ] = Field(alias="email")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(alias="name")
+    name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(alias="name")
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         alias="password"
     )
@@ -47,11 +49,11 @@ class UserUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
     email: Annotated[
-        str, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
     ] = Field(None, alias="email")
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
-        None, alias="name"
-    )
+    name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="name")
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         None, alias="password"
     )
@@ -61,24 +63,34 @@ class UserUpdate(_Input):
 class ProjectCreate(_Input):
     """The body of a POST that creates a Project."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(alias="name")
-    description: str | None = Field(None, alias="description")
+    name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(alias="name")
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
+        None, alias="description"
+    )
 
 
 class ProjectUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
-    name: Annotated[str, StringConstraints(min_length=1, max_length=120)] = Field(
-        None, alias="name"
+    name: Annotated[
+        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="name")
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
+        None, alias="description"
     )
-    description: str | None = Field(None, alias="description")
 
 
 class TaskCreate(_Input):
     """The body of a POST that creates a Task."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(alias="title")
-    description: str | None = Field(None, alias="description")
+    title: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(alias="title")
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
+        None, alias="description"
+    )
     project_id: uuid.UUID = Field(alias="project_id")
     assignee_id: uuid.UUID | None = Field(None, alias="assignee_id")
     due_date: datetime.date | None = Field(None, alias="due_date")
@@ -88,10 +100,12 @@ class TaskCreate(_Input):
 class TaskUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
-    title: Annotated[str, StringConstraints(min_length=1, max_length=200)] = Field(
-        None, alias="title"
+    title: Annotated[
+        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
+    ] = Field(None, alias="title")
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
+        None, alias="description"
     )
-    description: str | None = Field(None, alias="description")
     assignee_id: uuid.UUID | None = Field(None, alias="assignee_id")
     due_date: datetime.date | None = Field(None, alias="due_date")
     priority: Literal["low", "normal", "high", "urgent"] = Field(None, alias="priority")

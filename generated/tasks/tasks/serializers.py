@@ -3,7 +3,9 @@
 """Rows as JSON-ready dicts, one function per entity.
 
 The generator knows every column, so these are straight-line functions: no
-reflection and no re-validation of values the app produced itself.
+reflection and no re-validation of values the app produced itself. A field with a
+read rule is added only when the rule lets ``user`` see it (absent, not null,
+otherwise); without a user (``user=None``) such fields are never shown.
 """
 
 from __future__ import annotations
@@ -11,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.models import User, Project, Task
-from tasks.wire import decimal_text
+from tasks.wire import decimal_text, rounded
 
 
 def user_to_wire(row: User) -> dict[str, Any]:
@@ -51,4 +53,5 @@ def task_to_wire(row: Task) -> dict[str, Any]:
         "created_at": row.created_at,
         "updated_at": row.updated_at,
         "status": row.status,
+        "overdue": row.overdue,  # computed
     }

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 
 import orjson
 from pydantic import AfterValidator, BeforeValidator
-from sqlalchemy import ColumnElement, and_, or_, true
+from sqlalchemy import ColumnElement, Numeric, and_, literal, or_, true
 from starlette.responses import Response
 
 from tasks.problems import Problem
@@ -48,6 +48,14 @@ def json_response(
 
 def decimal_text(value: decimal.Decimal | None) -> str | None:
     return None if value is None else format(value, "f")
+
+
+def rounded(value: Any, places: int, rounding: str) -> decimal.Decimal | None:
+    """A computed decimal at its declared scale, rounded the declared way (SQLite may hand back a float)."""
+    if value is None:
+        return None
+    exact = value if isinstance(value, decimal.Decimal) else decimal.Decimal(str(value))
+    return exact.quantize(decimal.Decimal(1).scaleb(-places), rounding=rounding)
 
 
 def decimal_type(
@@ -95,6 +103,25 @@ def _no_nan(value: Any) -> Any:
 JsonValue = Annotated[Any, AfterValidator(_no_nan)]
 
 
+def _whole(value: Any) -> Any:
+    """JSON has one number type, and JSON Schema counts 5.0 as an integer: take it as 5 (5.5 stays refused)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def _no_nul(value: str) -> str:
+    """PostgreSQL cannot store a NUL character, and SQLite cuts text at one: refuse it in text fields."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    return value
+
+
+Text = Annotated[str, AfterValidator(_no_nul)]
+# An integer field: strict (no "5", no true), but a JSON number with a zero fraction is the integer it is.
+Integer = Annotated[int, BeforeValidator(_whole)]
+
+
 # --- cursors -------------------------------------------------------------------------------------------
 
 
@@ -105,6 +132,10 @@ def _encode_value(value: Any) -> Any:
     if isinstance(value, datetime.date):
         return value.isoformat()
     if isinstance(value, (uuid.UUID, decimal.Decimal)) or type(value).__name__ == "UUID":
+        return str(value)
+    if isinstance(value, bool):  # as in a query string: the key parsers read text
+        return "true" if value else "false"
+    if isinstance(value, int):
         return str(value)
     return value
 
@@ -139,12 +170,16 @@ def keyset_after(
 ) -> ColumnElement[bool]:
     """Rows strictly after ``values`` in the order of ``keys`` = (column, descending, nullable).
 
-    NULLs sort last in both directions (the queries say NULLS LAST explicitly), so
+    NULLs sort last in both directions (the queries say NULLS LAST on nullable keys), so
     SQLite and PostgreSQL page identically.
     """
     clauses = []
     equal_so_far: list[ColumnElement[bool]] = []
     for (column, descending, nullable), value in zip(keys, values):
+        if isinstance(
+            value, decimal.Decimal
+        ):  # compared exactly: not cast to (and overflowing) NUMERIC(p, s)
+            value = literal(value, Numeric())
         if value is None:
             after = (
                 None  # nothing non-null comes after a NULL; only more NULLs, handled by equality
@@ -158,7 +193,13 @@ def keyset_after(
         if after is not None:
             clauses.append(and_(*equal_so_far, after) if equal_so_far else after)
         equal_so_far.append(equal)
-    return or_(*clauses) if clauses else true()
+    where = or_(*clauses) if clauses else true()
+    column, descending, nullable = keys[0]
+    if values and values[0] is not None and not nullable:
+        # The same rows, with a bound on the first key alone that its index can range-scan:
+        # without it, a page deep in a big table reads the index from the start (seconds at 1M rows).
+        where = and_(column <= values[0] if descending else column >= values[0], where)
+    return where
 
 
 def slugify(text: str) -> str:

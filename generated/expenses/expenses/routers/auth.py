@@ -31,7 +31,10 @@ SERVER_FIELDS = frozenset({"created_at", "id", "role", "updated_at"})
 class LoginBody(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
-    identity: Annotated[str, StringConstraints(min_length=1, max_length=254)] = Field(alias="email")
+    # No NUL character: PostgreSQL cannot compare text holding one (it would be a 500, not a 401).
+    identity: Annotated[
+        str, StringConstraints(min_length=1, max_length=254, pattern=r"^[^\x00]*$")
+    ] = Field(alias="email")
     password: Annotated[str, StringConstraints(min_length=1, max_length=1024)] = Field(
         alias="password"
     )
@@ -67,4 +70,4 @@ async def login(request: Request, session: AsyncSession = Depends(write_session)
 @router.get("/api/v1/me")
 async def me(user: Any = Depends(required_user)) -> Response:
     """The signed-in user."""
-    return json_response(employee_to_wire(user), headers=NO_STORE)
+    return json_response(employee_to_wire(user, user), headers=NO_STORE)

@@ -18,12 +18,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.auth import hash_password, optional_user
+from expenses.auth import hash_password, optional_user, required_user
 from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
 from expenses.db import read_session, write_session
 from expenses.models import Employee
 from expenses.problems import Problem, integrity_problem, invalid
 from expenses.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,11 +34,13 @@ from expenses.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from expenses.schemas import EmployeeCreate, EmployeeUpdate
 from expenses.serializers import employee_to_wire
+from expenses.visibility import readable_employee
 from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
 
 router = APIRouter()
@@ -60,11 +63,12 @@ LIST_PARAMS = frozenset(
 )
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
-    "full_name": (Employee.full_name, False, str),
+    "full_name": (Employee.full_name, False, parse_text),
     "id": (Employee.id, False, parse_uuid),
 }
 DEFAULT_SORT = "full_name,id"
-INCLUDES: dict[str, Any] = {}
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
 
 
 def _filters(params: Any) -> list[Any]:
@@ -79,16 +83,19 @@ def _filters(params: Any) -> list[Any]:
         value = [parse_param("manager_id__in", part, parse_uuid) for part in text.split(",")]
         clauses.append(Employee.manager_id.in_(value))
     if (text := params.get("role")) is not None:
-        value = parse_param("role", text, str)
+        value = parse_param("role", text, one_of("employee", "manager", "finance", "admin"))
         clauses.append(Employee.role == value)
     if (text := params.get("role__in")) is not None:
-        value = [parse_param("role__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param("role__in", part, one_of("employee", "manager", "finance", "admin"))
+            for part in text.split(",")
+        ]
         clauses.append(Employee.role.in_(value))
     return clauses
 
 
-def _to_wire(row: Employee, included: list[str]) -> dict[str, Any]:
-    body = employee_to_wire(row)
+def _to_wire(row: Employee, included: list[str], user: Any = None) -> dict[str, Any]:
+    body = employee_to_wire(row, user)
     return body
 
 
@@ -117,12 +124,6 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow Employee.list.1 (keel.yaml:52): user != null
-    return sa.true() if user is not None else sa.false()
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Employee.read.1 (keel.yaml:53): user != null
     return sa.true() if user is not None else sa.false()
 
 
@@ -156,6 +157,16 @@ def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
+def _check_field_writes(request: Request, sent: set[str], record: Employee, user: Any) -> None:
+    """Fields the user sent but may not set: 403 naming the field's write rule."""
+    # Employee.bank_account.write (keel.yaml:45): user == record
+    if "bank_account" in sent and not (user is not None and user.id == record.id):
+        extra: dict[str, Any] = {"rule": "Employee.bank_account.write", "field": "bank_account"}
+        if not request.app.state.settings.production:
+            extra["explanation"] = "the current user is the record"
+        raise Problem(403, "forbidden", "You may not set bank_account.", extra=extra)
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such Employee.")
 
@@ -184,12 +195,21 @@ async def list_employees(
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Employee.id, parse_uuid))
-    options, included = includes(params.get("include"), INCLUDES)
+    options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -203,7 +223,7 @@ async def list_employees(
         rows = rows[:limit]
         last = rows[-1]
         following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
-    items = [_to_wire(row, included) for row in rows]
+    items = [_to_wire(row, included, user) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
 
@@ -217,16 +237,16 @@ async def get_employee(
     """One Employee by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
-    return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_employee(user))
+    return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
 
 
 @router.post("/api/v1/employees", status_code=201)
 async def create_employee(
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Create a Employee; answers 201 with its Location and ETag."""
 
@@ -239,6 +259,7 @@ async def create_employee(
     )  # never stored in plain text
     await _check_references(session, values)
     row = Employee(**values)
+    _check_field_writes(request, data.model_fields_set, row, user)
     session.add(row)
     try:
         await session.flush()
@@ -252,7 +273,9 @@ async def create_employee(
         await session.rollback()
         raise
     location = f"/api/v1/employees/{row.id}"
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
+    return json_response(
+        _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
+    )
 
 
 @router.patch("/api/v1/employees/{id}")
@@ -260,7 +283,7 @@ async def update_employee(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Employee. Honours If-Match (412 when stale)."""
 
@@ -274,9 +297,10 @@ async def update_employee(
         changes["password_hash"] = await hash_password(
             changes["password_hash"]
         )  # never stored in plain text
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_employee(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
+    _check_field_writes(request, set(changes), row, user)
     await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
@@ -290,4 +314,4 @@ async def update_employee(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "employees") from None
-    return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
+    return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})

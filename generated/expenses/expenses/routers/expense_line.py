@@ -18,12 +18,21 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.auth import optional_user
-from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
+from expenses.auth import optional_user, required_user
+from expenses.crud import (
+    broken_invariant,
+    check_if_match,
+    decide,
+    etag,
+    includes,
+    order,
+    parse_body,
+)
 from expenses.db import read_session, write_session
-from expenses.models import ExpenseLine, ExpenseReport
+from expenses.models import ExpenseLine, ExpenseReport, _today
 from expenses.problems import Problem, integrity_problem, invalid
 from expenses.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,12 +42,15 @@ from expenses.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from expenses.schemas import ExpenseLineCreate, ExpenseLineUpdate
 from expenses.serializers import expense_line_to_wire
+from expenses.visibility import readable_expense_line
 from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from expenses.workflow import frozen_expense_line_in_expense_report
 
 router = APIRouter()
 
@@ -69,7 +81,8 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "id": (ExpenseLine.id, False, parse_uuid),
 }
 DEFAULT_SORT = "spent_on,id"
-INCLUDES: dict[str, Any] = {}
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
 
 
 def _filters(params: Any) -> list[Any]:
@@ -96,10 +109,17 @@ def _filters(params: Any) -> list[Any]:
         value = parse_param("spent_on__lte", text, parse_date)
         clauses.append(ExpenseLine.spent_on <= value)
     if (text := params.get("category")) is not None:
-        value = parse_param("category", text, str)
+        value = parse_param(
+            "category", text, one_of("travel", "lodging", "meals", "supplies", "other")
+        )
         clauses.append(ExpenseLine.category == value)
     if (text := params.get("category__in")) is not None:
-        value = [parse_param("category__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param(
+                "category__in", part, one_of("travel", "lodging", "meals", "supplies", "other")
+            )
+            for part in text.split(",")
+        ]
         clauses.append(ExpenseLine.category.in_(value))
     return clauses
 
@@ -134,25 +154,6 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow ExpenseLine.list.1 (entities/reports.yaml:100): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
-    return sa.or_(
-        (
-            sa.exists().where(
-                ExpenseReport.id == ExpenseLine.report_id, ExpenseReport.submitter_id == user.id
-            )
-            if user is not None
-            else sa.false()
-        ),
-        (
-            sa.true()
-            if user is not None and user.role in ("manager", "finance", "admin")
-            else sa.false()
-        ),
-    )
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow ExpenseLine.read.1 (entities/reports.yaml:101): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (
             sa.exists().where(
@@ -241,6 +242,13 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
+def _check_invariants(record: ExpenseLine) -> None:
+    """The spec's invariants that the row alone decides: checked before the change is committed."""
+    # spent_in_the_past (entities/reports.yaml:106): record.spent_on <= today()
+    if not (record.spent_on <= _today()):
+        raise broken_invariant("spent_in_the_past", "An expense cannot be dated in the future.")
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such ExpenseLine.")
 
@@ -271,12 +279,21 @@ async def list_expense_lines(
     signature, keys = order(
         params.get("sort"), SORT_KEYS, DEFAULT_SORT, (ExpenseLine.id, parse_uuid)
     )
-    options, included = includes(params.get("include"), INCLUDES)
+    options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -304,8 +321,8 @@ async def get_expense_line(
     """One ExpenseLine by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_expense_line(user))
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -313,7 +330,7 @@ async def get_expense_line(
 async def create_expense_line(
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Create a ExpenseLine; answers 201 with its Location and ETag."""
 
@@ -323,11 +340,15 @@ async def create_expense_line(
     values = data.model_dump()
     await _check_references(session, values)
     row = ExpenseLine(**values)
+    await frozen_expense_line_in_expense_report(
+        session, row
+    )  # the parent's workflow may freeze its children (workflow.py)
     session.add(row)
     try:
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
+        _check_invariants(row)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -344,7 +365,7 @@ async def update_expense_line(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a ExpenseLine. Honours If-Match (412 when stale)."""
 
@@ -354,13 +375,18 @@ async def update_expense_line(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_line(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
+    await frozen_expense_line_in_expense_report(
+        session, row
+    )  # the parent's workflow may freeze its children (workflow.py)
     await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
     try:
+        await session.flush()
+        _check_invariants(row)
         await session.commit()
     except StaleDataError:
         await session.rollback()
@@ -370,6 +396,9 @@ async def update_expense_line(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "expense_lines") from None
+    except Problem:
+        await session.rollback()
+        raise
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
 
@@ -378,12 +407,15 @@ async def delete_expense_line(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseLine. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_line(user))
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
+    await frozen_expense_line_in_expense_report(
+        session, row
+    )  # the parent's workflow may freeze its children (workflow.py)
     try:
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
         result = await session.execute(

@@ -14,16 +14,17 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from expenses.auth import optional_user
+from expenses.auth import optional_user, required_user
 from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
 from expenses.db import read_session, write_session
 from expenses.models import Employee, ExpenseLine, ExpenseReport
 from expenses.problems import Problem, integrity_problem, invalid
 from expenses.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,12 +34,15 @@ from expenses.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from expenses.schemas import ExpenseReportCreate, ExpenseReportUpdate
 from expenses.serializers import employee_to_wire, expense_line_to_wire, expense_report_to_wire
+from expenses.visibility import readable_employee, readable_expense_line, readable_expense_report
 from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from expenses.workflow import frozen_expense_report
 
 router = APIRouter()
 
@@ -59,28 +63,37 @@ LIST_PARAMS = frozenset(
         "status__in",
         "submitter_id",
         "submitter_id__in",
+        "total",
+        "total__gt",
+        "total__gte",
+        "total__lt",
+        "total__lte",
     }
 )
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
-    "title": (ExpenseReport.title, False, str),
+    "title": (ExpenseReport.title, False, parse_text),
     "created_at": (ExpenseReport.created_at, False, parse_datetime),
     "id": (ExpenseReport.id, False, parse_uuid),
 }
 DEFAULT_SORT = "-created_at,id"
-INCLUDES: dict[str, Any] = {
-    "submitter": joinedload(ExpenseReport.submitter),
-    "lines": selectinload(ExpenseReport.lines),
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {
+    "submitter": (joinedload, ExpenseReport.submitter, readable_employee),
+    "lines": (selectinload, ExpenseReport.lines, readable_expense_line),
 }
 
 
 def _filters(params: Any) -> list[Any]:
     clauses: list[Any] = []
     if (text := params.get("currency")) is not None:
-        value = parse_param("currency", text, str)
+        value = parse_param("currency", text, one_of("EUR", "USD", "GBP", "CHF"))
         clauses.append(ExpenseReport.currency == value)
     if (text := params.get("currency__in")) is not None:
-        value = [parse_param("currency__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param("currency__in", part, one_of("EUR", "USD", "GBP", "CHF"))
+            for part in text.split(",")
+        ]
         clauses.append(ExpenseReport.currency.in_(value))
     if (text := params.get("submitter_id")) is not None:
         value = parse_param("submitter_id", text, parse_uuid)
@@ -89,19 +102,77 @@ def _filters(params: Any) -> list[Any]:
         value = [parse_param("submitter_id__in", part, parse_uuid) for part in text.split(",")]
         clauses.append(ExpenseReport.submitter_id.in_(value))
     if (text := params.get("status")) is not None:
-        value = parse_param("status", text, str)
+        value = parse_param(
+            "status", text, one_of("draft", "submitted", "approved", "paid", "rejected")
+        )
         clauses.append(ExpenseReport.status == value)
     if (text := params.get("status__in")) is not None:
-        value = [parse_param("status__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param(
+                "status__in", part, one_of("draft", "submitted", "approved", "paid", "rejected")
+            )
+            for part in text.split(",")
+        ]
         clauses.append(ExpenseReport.status.in_(value))
     return clauses
 
 
-def _to_wire(row: ExpenseReport, included: list[str]) -> dict[str, Any]:
+def _computed(user: Any = None) -> dict[str, Any]:
+    """This request's SQL for the computed fields: they may read the user and today's date."""
+    return {
+        # total (entities/reports.yaml:14): sum(record.lines.amount)
+        "total": sa.func.coalesce(
+            sa.select(sa.func.sum(ExpenseLine.amount))
+            .where(ExpenseLine.report_id == ExpenseReport.id)
+            .scalar_subquery(),
+            0,
+        ),
+    }
+
+
+def _with_computed(computed: dict[str, Any]) -> list[Any]:
+    """Loader options that select the computed fields with the row: no second query."""
+    return [
+        with_expression(getattr(ExpenseReport, name), value) for name, value in computed.items()
+    ]
+
+
+def _computed_filters(params: Any, computed: dict[str, Any]) -> list[Any]:
+    clauses: list[Any] = []
+    if (text := params.get("total")) is not None:
+        value = parse_param("total", text, parse_decimal)
+        clauses.append(computed["total"] == sa.literal(value, sa.Numeric()))
+    if (text := params.get("total__gt")) is not None:
+        value = parse_param("total__gt", text, parse_decimal)
+        clauses.append(computed["total"] > sa.literal(value, sa.Numeric()))
+    if (text := params.get("total__gte")) is not None:
+        value = parse_param("total__gte", text, parse_decimal)
+        clauses.append(computed["total"] >= sa.literal(value, sa.Numeric()))
+    if (text := params.get("total__lt")) is not None:
+        value = parse_param("total__lt", text, parse_decimal)
+        clauses.append(computed["total"] < sa.literal(value, sa.Numeric()))
+    if (text := params.get("total__lte")) is not None:
+        value = parse_param("total__lte", text, parse_decimal)
+        clauses.append(computed["total"] <= sa.literal(value, sa.Numeric()))
+    return clauses
+
+
+async def _reload(session: AsyncSession, row: ExpenseReport, user: Any = None) -> ExpenseReport:
+    """The row just written, again, with its computed fields (they depend on what was written)."""
+    statement = (
+        select(ExpenseReport)
+        .where(ExpenseReport.id == row.id)
+        .options(*_with_computed(_computed(user)))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one()
+
+
+def _to_wire(row: ExpenseReport, included: list[str], user: Any = None) -> dict[str, Any]:
     body = expense_report_to_wire(row)
     if "submitter" in included:
         related = row.submitter
-        body["submitter"] = None if related is None else employee_to_wire(related)
+        body["submitter"] = None if related is None else employee_to_wire(related, user)
     if "lines" in included:
         body["lines"] = [expense_line_to_wire(item) for item in row.lines]
     return body
@@ -123,20 +194,6 @@ def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow own-reports (entities/reports.yaml:27): user == record.submitter
     # allow approvers-see-all (entities/reports.yaml:29): user.role in ['manager', 'finance', 'admin']
-    return sa.or_(
-        (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
-        (
-            sa.true()
-            if user is not None and user.role in ("manager", "finance", "admin")
-            else sa.false()
-        ),
-    )
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow ExpenseReport.read.1 (entities/reports.yaml:32): user == record.submitter
-    # allow ExpenseReport.read.2 (entities/reports.yaml:33): user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
         (
@@ -216,15 +273,30 @@ async def list_expense_reports(
     params = request.query_params
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
+    computed = _computed(user)
+    sort_keys = {
+        **SORT_KEYS,
+        "total": (computed["total"].label("total"), True, parse_decimal),
+    }
     signature, keys = order(
-        params.get("sort"), SORT_KEYS, DEFAULT_SORT, (ExpenseReport.id, parse_uuid)
+        params.get("sort"), sort_keys, DEFAULT_SORT, (ExpenseReport.id, parse_uuid)
     )
-    options, included = includes(params.get("include"), INCLUDES)
-    clauses = _filters(params)
+    options, included = includes(params.get("include"), INCLUDES, user)
+    options += _with_computed(computed)
+    clauses = _filters(params) + _computed_filters(params, computed)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -238,7 +310,7 @@ async def list_expense_reports(
         rows = rows[:limit]
         last = rows[-1]
         following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
-    items = [_to_wire(row, included) for row in rows]
+    items = [_to_wire(row, included, user) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
 
@@ -252,16 +324,17 @@ async def get_expense_report(
     """One ExpenseReport by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
-    return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    options += _with_computed(_computed(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_expense_report(user))
+    return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
 
 
 @router.post("/api/v1/expense-reports", status_code=201)
 async def create_expense_report(
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Create a ExpenseReport; answers 201 with its Location and ETag."""
 
@@ -292,7 +365,10 @@ async def create_expense_report(
         await session.rollback()
         raise
     location = f"/api/v1/expense-reports/{row.id}"
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
+    row = await _reload(session, row, user)
+    return json_response(
+        _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
+    )
 
 
 @router.patch("/api/v1/expense-reports/{id}")
@@ -300,7 +376,7 @@ async def update_expense_report(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a ExpenseReport. Honours If-Match (412 when stale)."""
 
@@ -310,9 +386,12 @@ async def update_expense_report(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_report(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
+    await frozen_expense_report(
+        session, row, changes
+    )  # fields the workflow freezes in this state (workflow.py)
     await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
@@ -326,7 +405,8 @@ async def update_expense_report(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "expense_reports") from None
-    return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
+    row = await _reload(session, row, user)
+    return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})
 
 
 @router.delete("/api/v1/expense-reports/{id}", status_code=204)
@@ -334,10 +414,10 @@ async def delete_expense_report(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseReport. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_report(user))
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
     try:

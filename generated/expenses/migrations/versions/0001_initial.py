@@ -156,9 +156,140 @@ def upgrade() -> None:
         ["last_failure_at"],
         unique=False,
     )
+    op.create_table(
+        "audit_log",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("actor_id", sa.String(64), nullable=True),
+        sa.Column("entity", sa.String(100), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("operation", sa.String(20), nullable=False),
+        sa.Column("name", sa.String(100), nullable=True),
+        sa.Column("changes", sa.JSON(), nullable=False),
+        sa.Column("rule", sa.String(200), nullable=True),
+        sa.Column("request_id", sa.String(128), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_audit_log")),
+    )
+    op.create_index(op.f("ix_audit_log_actor_id"), "audit_log", ["actor_id"], unique=False)
+    op.create_index(
+        op.f("ix_audit_log_entity_record_id_id"),
+        "audit_log",
+        ["entity", "record_id", "id"],
+        unique=False,
+    )
+    op.create_table(
+        "notification_outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recipient_id", sa.Uuid(), nullable=False),
+        sa.Column("notification", sa.String(100), nullable=False),
+        sa.Column("entity", sa.String(100), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_outbox")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_notification_outbox_event_id")),
+    )
+    op.create_index(
+        op.f("ix_notification_outbox_available_at"),
+        "notification_outbox",
+        ["available_at"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_notification_outbox_recipient_id_id"),
+        "notification_outbox",
+        ["recipient_id", "id"],
+        unique=False,
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("headers", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_index(
+        op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False
+    )
+    op.create_table(
+        "workflow_approvals",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("entity", sa.String(63), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("transition", sa.String(63), nullable=False),
+        sa.Column("step", sa.Integer(), nullable=False),
+        sa.Column("role", sa.String(63), nullable=False),
+        sa.Column("approver_id", sa.String(64), nullable=False),
+        sa.Column("approved_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("pending_key", sa.String(255), nullable=True),
+        sa.Column("outcome", sa.String(16), nullable=True),
+        sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_approvals")),
+        sa.UniqueConstraint("pending_key", name=op.f("uq_workflow_approvals_pending_key")),
+    )
+    op.create_index(
+        op.f("ix_workflow_approvals_entity_record_id"),
+        "workflow_approvals",
+        ["entity", "record_id"],
+        unique=False,
+    )
+    # The audit log is append-only: these triggers refuse UPDATE and DELETE on it.
+    dialect = op.get_context().dialect.name
+    if dialect == "postgresql":
+        op.execute(
+            "CREATE OR REPLACE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RAISE EXCEPTION 'audit_log is append-only' USING ERRCODE = 'insufficient_privilege'; END $$"
+        )
+    if dialect == "postgresql":
+        op.execute(
+            "CREATE TRIGGER audit_log_no_change BEFORE UPDATE OR DELETE ON audit_log FOR EACH ROW EXECUTE FUNCTION audit_log_append_only()"
+        )
+    if dialect == "postgresql":
+        op.execute(
+            "CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log FOR EACH STATEMENT EXECUTE FUNCTION audit_log_append_only()"
+        )
+    if dialect == "sqlite":
+        op.execute(
+            "CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
+    if dialect == "sqlite":
+        op.execute(
+            "CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END"
+        )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_workflow_approvals_entity_record_id"), table_name="workflow_approvals")
+    op.drop_table("workflow_approvals")
+    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+    op.drop_index(op.f("ix_notification_outbox_recipient_id_id"), table_name="notification_outbox")
+    op.drop_index(op.f("ix_notification_outbox_available_at"), table_name="notification_outbox")
+    op.drop_table("notification_outbox")
+    op.drop_index(op.f("ix_audit_log_entity_record_id_id"), table_name="audit_log")
+    op.drop_index(op.f("ix_audit_log_actor_id"), table_name="audit_log")
+    op.drop_table("audit_log")
     op.drop_index(op.f("ix_auth_login_failures_last_failure_at"), table_name="auth_login_failures")
     op.drop_table("auth_login_failures")
     op.drop_index(op.f("ix_expense_lines_amount"), table_name="expense_lines")
@@ -177,3 +308,5 @@ def downgrade() -> None:
     op.drop_index(op.f("ix_employees_active"), table_name="employees")
     op.drop_index(op.f("ix_employees_full_name"), table_name="employees")
     op.drop_table("employees")
+    if op.get_context().dialect.name == "postgresql":
+        op.execute("DROP FUNCTION IF EXISTS audit_log_append_only()")

@@ -163,9 +163,65 @@ def upgrade() -> None:
         ["last_failure_at"],
         unique=False,
     )
+    op.create_table(
+        "notification_outbox",
+        sa.Column(
+            "id",
+            sa.BigInteger().with_variant(sa.Integer(), "sqlite"),
+            autoincrement=True,
+            nullable=False,
+        ),
+        sa.Column("event_id", sa.Uuid(), nullable=False),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("recipient_id", sa.Uuid(), nullable=False),
+        sa.Column("notification", sa.String(100), nullable=False),
+        sa.Column("entity", sa.String(100), nullable=False),
+        sa.Column("record_id", sa.String(64), nullable=False),
+        sa.Column("message", sa.Text(), nullable=False),
+        sa.Column("read_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("delivered_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("attempts", sa.Integer(), nullable=False),
+        sa.Column("available_at", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_error", sa.Text(), nullable=True),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_notification_outbox")),
+        sa.UniqueConstraint("event_id", name=op.f("uq_notification_outbox_event_id")),
+    )
+    op.create_index(
+        op.f("ix_notification_outbox_available_at"),
+        "notification_outbox",
+        ["available_at"],
+        unique=False,
+    )
+    op.create_index(
+        op.f("ix_notification_outbox_recipient_id_id"),
+        "notification_outbox",
+        ["recipient_id", "id"],
+        unique=False,
+    )
+    op.create_table(
+        "idempotency_keys",
+        sa.Column("owner", sa.String(64), nullable=False),
+        sa.Column("key", sa.String(255), nullable=False),
+        sa.Column("method", sa.String(10), nullable=False),
+        sa.Column("path", sa.Text(), nullable=False),
+        sa.Column("fingerprint", sa.String(64), nullable=False),
+        sa.Column("status", sa.Integer(), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("headers", sa.Text(), nullable=True),
+        sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+        sa.PrimaryKeyConstraint("owner", "key", name=op.f("pk_idempotency_keys")),
+    )
+    op.create_index(
+        op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"], unique=False
+    )
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
+    op.drop_table("idempotency_keys")
+    op.drop_index(op.f("ix_notification_outbox_recipient_id_id"), table_name="notification_outbox")
+    op.drop_index(op.f("ix_notification_outbox_available_at"), table_name="notification_outbox")
+    op.drop_table("notification_outbox")
     op.drop_index(op.f("ix_auth_login_failures_last_failure_at"), table_name="auth_login_failures")
     op.drop_table("auth_login_failures")
     op.drop_index(op.f("ix_project_members_user_id"), table_name="project_members")

@@ -18,12 +18,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from tasks.auth import optional_user
+from tasks.auth import optional_user, required_user
 from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
 from tasks.db import read_session, write_session
 from tasks.models import Project, User, project_members
 from tasks.problems import Problem, integrity_problem, invalid
 from tasks.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,11 +34,13 @@ from tasks.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from tasks.schemas import ProjectCreate, ProjectUpdate
 from tasks.serializers import project_to_wire, user_to_wire
+from tasks.visibility import readable_project, readable_user
 from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
 
 router = APIRouter()
@@ -48,14 +51,15 @@ WRITE_ONCE_FIELDS = frozenset({})
 LIST_PARAMS = frozenset({"cursor", "include", "limit", "owner_id", "owner_id__in", "sort"})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
-    "name": (Project.name, False, str),
+    "name": (Project.name, False, parse_text),
     "created_at": (Project.created_at, False, parse_datetime),
     "id": (Project.id, False, parse_uuid),
 }
 DEFAULT_SORT = "name,id"
-INCLUDES: dict[str, Any] = {
-    "owner": joinedload(Project.owner),
-    "members": selectinload(Project.members),
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {
+    "owner": (joinedload, Project.owner, readable_user),
+    "members": (selectinload, Project.members, readable_user),
 }
 
 
@@ -95,22 +99,6 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow Project.list.1 (keel.yaml:65): user in record.members or user == record.owner or user.role == 'admin'
-    return sa.or_(
-        (
-            sa.exists().where(
-                project_members.c.project_id == Project.id, project_members.c.user_id == user.id
-            )
-            if user is not None
-            else sa.false()
-        ),
-        (Project.owner_id == user.id if user is not None else sa.false()),
-        (sa.true() if user is not None and user.role == "admin" else sa.false()),
-    )
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Project.read.1 (keel.yaml:66): user in record.members or user == record.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -194,12 +182,21 @@ async def list_projects(
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Project.id, parse_uuid))
-    options, included = includes(params.get("include"), INCLUDES)
+    options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -227,8 +224,8 @@ async def get_project(
     """One Project by slug."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(slug, str), options, _may_read(user))
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    row = await _load(session, parse_lookup(slug, parse_text), options, readable_project(user))
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -236,7 +233,7 @@ async def get_project(
 async def create_project(
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Create a Project; answers 201 with its Location and ETag."""
 
@@ -294,7 +291,7 @@ async def update_project(
     slug: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Project. Honours If-Match (412 when stale)."""
 
@@ -304,7 +301,7 @@ async def update_project(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(slug, str), visible=_may_read(user))
+    row = await _load(session, parse_lookup(slug, parse_text), visible=readable_project(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await _check_references(session, changes)
@@ -328,10 +325,10 @@ async def delete_project(
     slug: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Project. Honours If-Match."""
-    row = await _load(session, parse_lookup(slug, str), visible=_may_read(user))
+    row = await _load(session, parse_lookup(slug, parse_text), visible=readable_project(user))
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
     try:

@@ -14,16 +14,17 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import delete, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
+from sqlalchemy.orm import joinedload, selectinload, with_expression
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from tasks.auth import optional_user
-from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
+from tasks.auth import optional_user, required_user
+from tasks.crud import broken_invariant, check_if_match, decide, etag, includes, order, parse_body
 from tasks.db import read_session, write_session
-from tasks.models import Project, Task, User, project_members
+from tasks.models import Project, Task, User, project_members, _today
 from tasks.problems import Problem, integrity_problem, invalid
 from tasks.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,11 +34,13 @@ from tasks.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from tasks.schemas import TaskCreate, TaskUpdate
 from tasks.serializers import project_to_wire, task_to_wire, user_to_wire
+from tasks.visibility import readable_project, readable_task, readable_user
 from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
 
 router = APIRouter()
@@ -57,6 +60,7 @@ LIST_PARAMS = frozenset(
         "due_date__lte",
         "include",
         "limit",
+        "overdue",
         "priority",
         "priority__in",
         "project_id",
@@ -68,16 +72,17 @@ LIST_PARAMS = frozenset(
 )
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
-    "title": (Task.title, False, str),
+    "title": (Task.title, False, parse_text),
     "due_date": (Task.due_date, True, parse_date),
-    "priority": (Task.priority, False, str),
+    "priority": (Task.priority, False, parse_text),
     "created_at": (Task.created_at, False, parse_datetime),
     "id": (Task.id, False, parse_uuid),
 }
 DEFAULT_SORT = "due_date,-created_at,id"
-INCLUDES: dict[str, Any] = {
-    "project": joinedload(Task.project),
-    "assignee": joinedload(Task.assignee),
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {
+    "project": (joinedload, Task.project, readable_project),
+    "assignee": (joinedload, Task.assignee, readable_user),
 }
 
 
@@ -111,18 +116,59 @@ def _filters(params: Any) -> list[Any]:
         value = parse_param("due_date__lte", text, parse_date)
         clauses.append(Task.due_date <= value)
     if (text := params.get("priority")) is not None:
-        value = parse_param("priority", text, str)
+        value = parse_param("priority", text, one_of("low", "normal", "high", "urgent"))
         clauses.append(Task.priority == value)
     if (text := params.get("priority__in")) is not None:
-        value = [parse_param("priority__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param("priority__in", part, one_of("low", "normal", "high", "urgent"))
+            for part in text.split(",")
+        ]
         clauses.append(Task.priority.in_(value))
     if (text := params.get("status")) is not None:
-        value = parse_param("status", text, str)
+        value = parse_param("status", text, one_of("todo", "in_progress", "done"))
         clauses.append(Task.status == value)
     if (text := params.get("status__in")) is not None:
-        value = [parse_param("status__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param("status__in", part, one_of("todo", "in_progress", "done"))
+            for part in text.split(",")
+        ]
         clauses.append(Task.status.in_(value))
     return clauses
+
+
+def _computed(user: Any = None) -> dict[str, Any]:
+    """This request's SQL for the computed fields: they may read the user and today's date."""
+    return {
+        # overdue (keel.yaml:93): record.due_date != null and record.due_date < today() and record.status != 'done'
+        "overdue": sa.func.coalesce(
+            sa.and_(Task.due_date.is_not(None), Task.due_date < _today(), Task.status != "done"),
+            sa.false(),
+        ),
+    }
+
+
+def _with_computed(computed: dict[str, Any]) -> list[Any]:
+    """Loader options that select the computed fields with the row: no second query."""
+    return [with_expression(getattr(Task, name), value) for name, value in computed.items()]
+
+
+def _computed_filters(params: Any, computed: dict[str, Any]) -> list[Any]:
+    clauses: list[Any] = []
+    if (text := params.get("overdue")) is not None:
+        value = parse_param("overdue", text, parse_bool)
+        clauses.append(computed["overdue"] == value)
+    return clauses
+
+
+async def _reload(session: AsyncSession, row: Task, user: Any = None) -> Task:
+    """The row just written, again, with its computed fields (they depend on what was written)."""
+    statement = (
+        select(Task)
+        .where(Task.id == row.id)
+        .options(*_with_computed(_computed(user)))
+        .execution_options(populate_existing=True)
+    )
+    return (await session.scalars(statement)).one()
 
 
 def _to_wire(row: Task, included: list[str]) -> dict[str, Any]:
@@ -170,27 +216,6 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow Task.list.1 (keel.yaml:104): user in record.project.members or user == record.project.owner or user.role == 'admin'
-    return sa.or_(
-        (
-            sa.exists().where(
-                project_members.c.project_id == Task.project_id,
-                project_members.c.user_id == user.id,
-            )
-            if user is not None
-            else sa.false()
-        ),
-        (
-            sa.exists().where(Project.id == Task.project_id, Project.owner_id == user.id)
-            if user is not None
-            else sa.false()
-        ),
-        (sa.true() if user is not None and user.role == "admin" else sa.false()),
-    )
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Task.read.1 (keel.yaml:105): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -281,6 +306,30 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
+async def _check_stored_invariants(session: AsyncSession, row: Task) -> None:
+    """The spec's invariants that look past the row, against the written row in one query."""
+    statement = select(
+        # assignee_is_member (keel.yaml:117): record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
+        sa.or_(
+            Task.assignee_id.is_(None),
+            sa.exists().where(
+                project_members.c.project_id == Task.project_id,
+                project_members.c.user_id == Task.assignee_id,
+            ),
+            sa.select(Project.owner_id)
+            .where(Project.id == Task.project_id)
+            .scalar_subquery()
+            .is_not_distinct_from(Task.assignee_id),
+        ),
+    ).where(Task.id == row.id)
+    holds = (await session.execute(statement)).one()
+    if not holds[0]:
+        raise broken_invariant(
+            "assignee_is_member",
+            "A task can only be assigned to a member or the owner of its project.",
+        )
+
+
 def _not_found() -> Problem:
     return Problem(404, "not_found", "No such Task.")
 
@@ -308,13 +357,24 @@ async def list_tasks(
     params = request.query_params
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
+    computed = _computed(user)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Task.id, parse_uuid))
-    options, included = includes(params.get("include"), INCLUDES)
-    clauses = _filters(params)
+    options, included = includes(params.get("include"), INCLUDES, user)
+    options += _with_computed(computed)
+    clauses = _filters(params) + _computed_filters(params, computed)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -340,8 +400,9 @@ async def get_task(
     """One Task by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    options += _with_computed(_computed(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_task(user))
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -349,7 +410,7 @@ async def get_task(
 async def create_task(
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Create a Task; answers 201 with its Location and ETag."""
 
@@ -370,6 +431,7 @@ async def create_task(
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
+        await _check_stored_invariants(session, row)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -378,6 +440,7 @@ async def create_task(
         await session.rollback()
         raise
     location = f"/api/tasks/{row.id}"
+    row = await _reload(session, row, user)
     return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
 
 
@@ -386,7 +449,7 @@ async def update_task(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Task. Honours If-Match (412 when stale)."""
 
@@ -394,13 +457,15 @@ async def update_task(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_task(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
     try:
+        await session.flush()
+        await _check_stored_invariants(session, row)
         await session.commit()
     except StaleDataError:
         await session.rollback()
@@ -410,6 +475,10 @@ async def update_task(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "tasks") from None
+    except Problem:
+        await session.rollback()
+        raise
+    row = await _reload(session, row, user)
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
 
@@ -418,10 +487,10 @@ async def delete_task(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Task. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_task(user))
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
     try:

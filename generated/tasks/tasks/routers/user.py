@@ -18,12 +18,13 @@ from sqlalchemy.orm import joinedload, selectinload
 from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
-from tasks.auth import hash_password, optional_user
+from tasks.auth import hash_password, optional_user, required_user
 from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
 from tasks.db import read_session, write_session
 from tasks.models import User
 from tasks.problems import Problem, integrity_problem, invalid
 from tasks.query import (
+    one_of,
     parse_bool,
     parse_date,
     parse_datetime,
@@ -33,11 +34,13 @@ from tasks.query import (
     parse_lookup,
     parse_offset,
     parse_param,
+    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from tasks.schemas import UserCreate, UserUpdate
 from tasks.serializers import user_to_wire
+from tasks.visibility import readable_user
 from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
 
 router = APIRouter()
@@ -48,12 +51,13 @@ WRITE_ONCE_FIELDS = frozenset({})
 LIST_PARAMS = frozenset({"active", "cursor", "include", "limit", "role", "role__in", "sort"})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
-    "name": (User.name, False, str),
+    "name": (User.name, False, parse_text),
     "created_at": (User.created_at, False, parse_datetime),
     "id": (User.id, False, parse_uuid),
 }
 DEFAULT_SORT = "name,id"
-INCLUDES: dict[str, Any] = {}
+# Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
+INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
 
 
 def _filters(params: Any) -> list[Any]:
@@ -62,10 +66,12 @@ def _filters(params: Any) -> list[Any]:
         value = parse_param("active", text, parse_bool)
         clauses.append(User.active == value)
     if (text := params.get("role")) is not None:
-        value = parse_param("role", text, str)
+        value = parse_param("role", text, one_of("admin", "member"))
         clauses.append(User.role == value)
     if (text := params.get("role__in")) is not None:
-        value = [parse_param("role__in", part, str) for part in text.split(",")]
+        value = [
+            parse_param("role__in", part, one_of("admin", "member")) for part in text.split(",")
+        ]
         clauses.append(User.role.in_(value))
     return clauses
 
@@ -90,12 +96,6 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow User.list.1 (keel.yaml:38): user != null
-    return sa.true() if user is not None else sa.false()
-
-
-def _may_read(user: Any) -> Any:
-    """Rows the user may read: some allow rule holds and no deny rule does (deny by default)."""
-    # allow User.read.1 (keel.yaml:39): user != null
     return sa.true() if user is not None else sa.false()
 
 
@@ -145,12 +145,21 @@ async def list_users(
     reject_unknown(params, LIST_PARAMS)
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (User.id, parse_uuid))
-    options, included = includes(params.get("include"), INCLUDES)
+    options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
     clauses.append(
         _may_list(user)
     )  # only what the user may see: filtered in SQL, so pages stay exact
-    order_by = [(k[0].desc() if k[1] else k[0].asc()).nulls_last() for k in keys]
+    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
+    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
+    order_by = [
+        (
+            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
+            if k[2]
+            else (k[0].desc() if k[1] else k[0].asc())
+        )
+        for k in keys
+    ]
     cursor = params.get("cursor")
     if cursor is not None:
         values = decode_cursor(cursor, signature, [k[3] for k in keys])
@@ -176,8 +185,8 @@ async def get_user(
     """One User by id."""
 
     reject_unknown(request.query_params, frozenset({"include"}))
-    options, included = includes(request.query_params.get("include"), INCLUDES)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, _may_read(user))
+    options, included = includes(request.query_params.get("include"), INCLUDES, user)
+    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_user(user))
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -186,7 +195,7 @@ async def update_user(
     id: str,
     request: Request,
     session: AsyncSession = Depends(write_session),
-    user: Any = Depends(optional_user),
+    user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a User. Honours If-Match (412 when stale)."""
 
@@ -198,7 +207,7 @@ async def update_user(
         changes["password_hash"] = await hash_password(
             changes["password_hash"]
         )  # never stored in plain text
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=_may_read(user))
+    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_user(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await _check_references(session, changes)
