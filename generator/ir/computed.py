@@ -16,13 +16,12 @@ import dataclasses
 
 from generator.checks.expressions import SpecSchemaView
 from generator.compile import NotCompilable, computed_from_spec, to_python, to_sql
-from generator.expr import check as typecheck
-from generator.expr import parse
 from generator.expr.types import Context
 from generator.ir.nodes import AppIR, ComputedIR, EntityIR
 from generator.ir.types import decimal_pattern
 from generator.model.spec import Spec
 from generator.naming import camel
+from generator.ir.typed import typed
 
 __all__ = ["attach_computed"]
 
@@ -66,10 +65,7 @@ def _entity(ir: AppIR, spec: Spec, e: EntityIR, view, computed, user, where) -> 
     sortable = {r.name for r in entity.sort}
     out = []
     for c in entity.computed:
-        tree, errors = parse(c.expr.text)
-        assert tree is not None and not errors, "validated specs only"
-        _, problems, types = typecheck(tree, view, Context(record=e.name, user=user))
-        assert not problems, "validated specs only"
+        tree, _, types = typed(c.expr.text, view, Context(record=e.name, user=user))
         python = None
         try:
             sql = to_sql(tree, types, ir, e.name, user_entity=user, computed=computed, as_value=True)

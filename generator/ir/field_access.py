@@ -13,12 +13,11 @@ import dataclasses
 
 from generator.checks.expressions import SpecSchemaView
 from generator.compile import NotCompilable, computed_from_spec, to_python
-from generator.expr import check as typecheck
-from generator.expr import parse
 from generator.expr.english import to_english
 from generator.expr.types import BOOLEAN, Context
 from generator.ir.nodes import AppIR, EntityIR, FieldRuleIR
 from generator.model.spec import Spec
+from generator.ir.typed import typed
 
 __all__ = ["attach_field_access"]
 
@@ -45,11 +44,8 @@ def _entity(ir: AppIR, spec: Spec, e: EntityIR, view, computed, user, where) -> 
             allows = " or ".join(f"({t})" for effect, t in texts if effect == "allow") or "false"
             denies = " or ".join(f"({t})" for effect, t in texts if effect == "deny")
             text = f"({allows}) and not ({denies})" if denies else allows
-            tree, errors = parse(text)
-            assert tree is not None and not errors, "validated specs only"
             context = Context(record=e.name, user=user, input=None, where=f"the {op} access of {e.name}.{f.name}")
-            _, problems, types = typecheck(tree, view, context, BOOLEAN)
-            assert not problems, "validated specs only"
+            tree, _, types = typed(text, view, context, BOOLEAN)
             try:
                 python = to_python(tree, types, ir, e.name, user_entity=user, computed=computed)
             except NotCompilable:

@@ -18,12 +18,11 @@ import dataclasses
 from generator.checks.expressions import SpecSchemaView
 from generator.compile import NotCompilable, computed_from_spec, to_python, to_sql
 from generator.compile.check_sql import to_check_sql
-from generator.expr import check as typecheck
-from generator.expr import parse
 from generator.expr.english import to_english
 from generator.expr.types import BOOLEAN, Context
 from generator.ir.nodes import AppIR, CheckIR, EntityIR, InvariantIR
 from generator.model.spec import Spec
+from generator.ir.typed import typed
 
 __all__ = ["attach_invariants"]
 
@@ -44,11 +43,8 @@ def _entity(ir: AppIR, spec: Spec, e: EntityIR, view, computed, user, where, con
     columns = {(c.name[:-3] if c.spec_type == "ref" else c.name): c for c in e.columns}
     invariants, checks = [], list(e.checks)
     for inv in declared:
-        tree, errors = parse(inv.check.text)
-        assert tree is not None and not errors, "validated specs only"
         context = Context(record=e.name, user=user, input=None, where=f"the invariant {inv.name} of {e.name}")
-        _, problems, types = typecheck(tree, view, context, BOOLEAN)
-        assert not problems, "validated specs only"
+        tree, _, types = typed(inv.check.text, view, context, BOOLEAN)
         source = where(inv.pointer)
         compiled = InvariantIR(inv.name, inv.message, inv.check.text, to_english(tree), source)
         check = to_check_sql(tree, columns)

@@ -12,12 +12,11 @@ import dataclasses
 
 from generator.checks.expressions import SpecSchemaView
 from generator.compile import computed_from_spec, to_sql
-from generator.expr import parse
-from generator.expr import check as typecheck
 from generator.expr.english import to_english
 from generator.expr.types import BOOLEAN, Context
 from generator.ir.nodes import AppIR, EntityIR, OperationRulesIR, RuleIR
 from generator.model.spec import Spec
+from generator.ir.typed import typed
 
 __all__ = ["attach_rules"]
 
@@ -42,11 +41,8 @@ def _operation(ir: AppIR, spec: Spec, e: EntityIR, op: str, view, computed, user
         return OperationRulesIR(op, access, ())
     rules = []
     for index, rule in enumerate(rule_set.rules):
-        tree, errors = parse(rule.expr.text)
-        assert tree is not None and not errors, "validated specs only"
         context = Context(record=e.name, user=user, input=None, where=f"the {op} permission of {e.name}")
-        _, problems, types = typecheck(tree, view, context, BOOLEAN)
-        assert not problems, "validated specs only"
+        tree, _, types = typed(rule.expr.text, view, context, BOOLEAN)
         sql = to_sql(tree, types, ir, e.name, user_entity=user, computed=computed)
         rules.append(RuleIR(
             id=rule.id or f"{e.name}.{op}.{index + 1}",

@@ -19,11 +19,10 @@ import dataclasses
 
 from generator.checks.expressions import SpecSchemaView
 from generator.compile import computed_from_spec, to_sql
-from generator.expr import check as typecheck
-from generator.expr import parse
 from generator.expr.types import Context, FieldInfo, ListType
 from generator.ir.nodes import AppIR, EntityIR, NotificationIR
 from generator.model.spec import Spec
+from generator.ir.typed import typed
 
 __all__ = ["attach_trail", "split_message"]
 
@@ -52,11 +51,8 @@ def _entity(ir: AppIR, spec: Spec, e: EntityIR, view, computed, user, where) -> 
 
 
 def _compile(ir: AppIR, e: EntityIR, text: str, view, computed, user: str, inputs=None, as_value=False):  # type: ignore[no-untyped-def]
-    tree, errors = parse(text)
-    assert tree is not None and not errors, f"validated specs only: {text!r}"
     context = Context(record=e.name, user=user, input=inputs, where=f"a notification of {e.name}")
-    t, problems, types = typecheck(tree, view, context)
-    assert not problems, f"validated specs only: {text!r} {problems}"
+    tree, t, types = typed(text, view, context)
     return t, to_sql(tree, types, ir, e.name, user_entity=user, input_fields=inputs, computed=computed,
                      as_value=as_value)
 
@@ -64,8 +60,7 @@ def _compile(ir: AppIR, e: EntityIR, text: str, view, computed, user: str, input
 def _notification(ir: AppIR, e: EntityIR, n, view, computed, user: str, where) -> NotificationIR:  # type: ignore[no-untyped-def]
     recipient = {"recipient": FieldInfo("recipient", "ref", target=user, nullable=False)}
     # The type of `to` decides the wrapper: one user (==) or a list of users (in).
-    tree, _ = parse(n.to.text)
-    t, _, _ = typecheck(tree, view, Context(record=e.name, user=user, input=None, where="recipients"))
+    _, t, _ = typed(n.to.text, view, Context(record=e.name, user=user, input=None, where="recipients"))
     operator = "in" if isinstance(t, ListType) else "=="
     _, recipients = _compile(ir, e, f"input.recipient {operator} ({n.to.text})", view, computed, user,
                              inputs=recipient)

@@ -20,8 +20,6 @@ import dataclasses
 
 from generator.checks.expressions import SpecSchemaView, field_info
 from generator.compile import NotCompilable, computed_from_spec, to_python, to_sql
-from generator.expr import check as typecheck
-from generator.expr import parse
 from generator.expr.english import to_english
 from generator.expr.types import BOOLEAN, Context, ListType
 from generator.ir.nodes import (
@@ -32,6 +30,7 @@ from generator.ir.nodes import (
 from generator.ir.types import id_storage
 from generator.model.spec import Entity, Field, RuleSet, Spec
 from generator.naming import table_name, wire_name
+from generator.ir.typed import typed
 
 __all__ = ["attach_workflows"]
 
@@ -44,12 +43,8 @@ class _Compiler:
         self.user = ir.auth.user_entity if ir.auth else None
 
     def _check(self, text: str, entity: str, inputs: dict | None, expected=None):  # type: ignore[no-untyped-def]
-        tree, errors = parse(text)
-        assert tree is not None and not errors, f"validated specs only: {text!r}"
-        t, problems, types = typecheck(tree, self.view, Context(record=entity, user=self.user, input=inputs,
-                                                                 where="compiling"), expected)
-        assert not problems, f"validated specs only: {text!r}: {problems}"
-        return tree, t, types
+        return typed(text, self.view, Context(record=entity, user=self.user, input=inputs, where="compiling"),
+                     expected)
 
     def condition(self, ident: str, text: str, pointer: str, entity: str, inputs: dict | None) -> ConditionIR:
         tree, _, types = self._check(text, entity, inputs, BOOLEAN)

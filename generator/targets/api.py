@@ -219,24 +219,28 @@ def _query_parser(c: ColumnIR) -> str:
 
 
 def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
-    out = []
-    column = f"{e.name}.{c.name}"
     parse = _query_parser(c)
     if c.spec_type == "enum":  # a value outside the enum is refused, not a filter that matches nothing
         parse = "one_of(" + ", ".join(repr(v) for v in c.json_schema["enum"]) + ")"
+    return filter_params(f"{e.name}.{c.name}", c.wire, c.spec_type, parse, c.filter_ops)
+
+
+def filter_params(column: str, wire: str, spec_type: str, parse: str, ops: tuple[str, ...]) -> list[FilterParam]:
+    """The query parameters filtering on one value (a column, or a computed field's SQL), with their clauses."""
+    out = []
     # A decimal is compared exactly, as the number it is: bound as a plain NUMERIC, not cast to the column's
     # NUMERIC(p, s), which rounds it to the column's scale and overflows (a 500) past its digits.
-    value = "sa.literal(value, sa.Numeric())" if c.spec_type == "decimal" else "value"
-    for op in c.filter_ops:
+    value = "sa.literal(value, sa.Numeric())" if spec_type == "decimal" else "value"
+    for op in ops:
         if op == "in":
-            out.append(FilterParam(f"{c.wire}__in", parse, f"{column}.in_(value)", True))
+            out.append(FilterParam(f"{wire}__in", parse, f"{column}.in_(value)", True))
         elif op == "contains":
-            out.append(FilterParam(f"{c.wire}__contains", "parse_text", f"{column}.contains(value, autoescape=True)",
+            out.append(FilterParam(f"{wire}__contains", "parse_text", f"{column}.contains(value, autoescape=True)",
                                    False))
         elif op == "eq":
-            out.append(FilterParam(c.wire, parse, f"{column} == {value}", False))
+            out.append(FilterParam(wire, parse, f"{column} == {value}", False))
         else:
-            out.append(FilterParam(f"{c.wire}__{op}", parse, f"{column} {_OPS[op]} {value}", False))
+            out.append(FilterParam(f"{wire}__{op}", parse, f"{column} {_OPS[op]} {value}", False))
     return out
 
 

@@ -6,7 +6,7 @@ from generator.compile import free_names
 from generator.ir.nodes import AppIR, ComputedIR, EntityIR, InvariantIR, OperationRulesIR
 from generator.naming import camel
 from generator.targets.anonymous import WRITES, refuses_anonymous
-from generator.targets.api import EntityApiView, SortKey, api_view, read_filter
+from generator.targets.api import EntityApiView, SortKey, api_view, filter_params, read_filter
 
 
 def _key(ir: AppIR, name: str) -> str:
@@ -128,7 +128,7 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     list_params = {"limit", "sort", "include", "cursor" if view.pagination == "cursor" else "offset"}
     list_params |= {f.param for f in view.filters}
     computed_filters = [f for c in e.computed for f in _computed_filters(c)]
-    list_params |= {f["param"] for f in computed_filters}
+    list_params |= {f.param for f in computed_filters}
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
     return {
         "header": header,
@@ -213,26 +213,11 @@ def serializer_views(ir: AppIR) -> list[dict]:
 
 _COMPUTED_PARSERS = {"boolean": "parse_bool", "integer": "parse_int", "decimal": "parse_decimal", "date": "parse_date",
                      "datetime": "parse_datetime", "string": "parse_text"}
-_COMPARISONS = {"gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 
 
-def _computed_filters(c: ComputedIR) -> list[dict]:
-    """Query parameters filtering on a computed field, each with its SQL over this request's value."""
-    value, parse, out = f'computed["{c.name}"]', _COMPUTED_PARSERS[c.spec_type], []
-    # A decimal is compared as the exact number it is (see api._filters): a plain NUMERIC, not the column's.
-    given = "sa.literal(value, sa.Numeric())" if c.spec_type == "decimal" else "value"
-    for op in c.filter_ops:
-        if op == "eq":
-            out.append({"param": c.wire, "parse": parse, "many": False, "clause": f"{value} == {given}"})
-        elif op == "in":
-            out.append({"param": f"{c.wire}__in", "parse": parse, "many": True, "clause": f"{value}.in_(value)"})
-        elif op == "contains":
-            out.append({"param": f"{c.wire}__contains", "parse": "parse_text", "many": False,
-                        "clause": f"{value}.contains(value, autoescape=True)"})
-        else:
-            out.append({"param": f"{c.wire}__{op}", "parse": parse, "many": False,
-                        "clause": f"{value} {_COMPARISONS[op]} {given}"})
-    return out
+def _computed_filters(c: ComputedIR) -> list:
+    """Query parameters filtering on a computed field: a column's, over this request's SQL value."""
+    return filter_params(f'computed["{c.name}"]', c.wire, c.spec_type, _COMPUTED_PARSERS[c.spec_type], c.filter_ops)
 
 
 def _rounded(c: ComputedIR, value: str) -> str:

@@ -352,15 +352,15 @@ def _filter_parameter(f: FilterParam, column: ColumnIR) -> dict[str, Any]:
     return param
 
 
-def _computed_filter_parameter(f: dict[str, Any]) -> dict[str, Any]:
+def _computed_filter_parameter(f: FilterParam) -> dict[str, Any]:
     """A filter on a computed field: like a column's, described by the field's wire name."""
-    wire, _, op = f["param"].partition("__")
+    wire, _, op = f.param.partition("__")
     words = {"": "equals", "gt": "is greater than", "gte": "is at least", "lt": "is less than",
              "lte": "is at most", "in": "is one of (comma-separated)", "contains": "contains"}
-    value = dict(_QUERY_SCHEMAS.get(f["parse"], {"type": "string"}))
-    param: dict[str, Any] = {"name": f["param"], "in": "query", "required": False,
+    value = dict(_QUERY_SCHEMAS.get(f.parse, {"type": "string"}))
+    param: dict[str, Any] = {"name": f.param, "in": "query", "required": False,
                              "description": f"Only records whose computed `{wire}` {words[op]} this value."}
-    if f["many"]:
+    if f.many:
         param.update(schema={"type": "array", "items": value, "minItems": 1}, style="form", explode=False)
     else:
         param["schema"] = value
