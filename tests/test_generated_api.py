@@ -346,3 +346,29 @@ def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, reques
         assert all(h.startswith("$argon2") for h in hashes) and "another long secret" not in hashes
         login = client.post("/api/v1/auth/login", json={"email": "b@x.test", "password": "another long secret"})
         assert login.status_code == 200
+        # A create the rules refuse is answered before any Argon2 work, and stores nothing.
+        router = import_package_module(tmp_path / "out", "expenses.routers.employee", fresh=False)
+        hashed: list[str] = []
+        real = router.hash_password
+
+        async def spy(password: str) -> str:
+            hashed.append(password)
+            return await real(password)
+
+        router.hash_password = spy
+        try:
+            member = {"Authorization": f"Bearer {login.json()['access_token']}"}
+            refused = client.post("/api/v1/employees", headers=member,
+                                  json={"email": "c@x.test", "full_name": "C", "password": "a third long secret"})
+            problem(refused, 403, "forbidden")
+            assert hashed == []
+            again = client.post("/api/v1/employees", headers=headers,
+                                json={"email": "c@x.test", "full_name": "C", "password": "a third long secret"})
+            assert again.status_code == 201 and hashed == ["a third long secret"]
+        finally:
+            router.hash_password = real
+        with sqlite3.connect(tmp_path / "app.db") as db:
+            emails = sorted(row[0] for row in db.execute("SELECT email FROM employees"))
+        assert emails == ["a@x.test", "b@x.test", "c@x.test"]
+        assert client.post("/api/v1/auth/login",
+                           json={"email": "c@x.test", "password": "a third long secret"}).status_code == 200

@@ -331,6 +331,32 @@ def test_an_unknown_identity_still_costs_a_password_verification(tasks, monkeypa
 
 
 @BACKENDS
+def test_a_refused_password_change_costs_no_hashing(tasks, monkeypatch):
+    """Argon2 runs only once every rule has passed, so a refused request is cheap to answer."""
+    ada = signup(tasks)["access_token"]
+    eve = signup(tasks, email="eve@example.test")["access_token"]
+    eve_id = me(tasks, eve).json()["id"]
+    router = sys.modules["tasks.routers.user"]
+    calls: list[str] = []
+    real = router.hash_password
+
+    async def spy(password: str) -> str:
+        calls.append(password)
+        return await real(password)
+
+    monkeypatch.setattr(router, "hash_password", spy)
+    refused = tasks.client.patch(f"/api/users/{eve_id}", json={"password": "a new password of eve's"},
+                                 headers={"Authorization": f"Bearer {ada}"})
+    assert refused.status_code == 403, refused.text
+    assert calls == []
+    done = tasks.client.patch(f"/api/users/{eve_id}", json={"password": "a new password of eve's"},
+                              headers={"Authorization": f"Bearer {eve}"})
+    assert done.status_code == 200, done.text
+    assert calls == ["a new password of eve's"]
+    assert login(tasks, email="eve@example.test", password="a new password of eve's").status_code == 200
+
+
+@BACKENDS
 def test_bad_login_bodies(tasks):
     problem(tasks.client.post("/api/auth/login", json={"email": "a@b.test", "password": PASSWORD, "x": 1}),
             422, "validation_failed")
@@ -687,6 +713,17 @@ def test_create_admin_validates_its_input(tmp_path):
     with engine.connect() as conn:
         assert conn.execute(text("SELECT role, active FROM users")).one() == ("member", False)
     engine.dispose()
+
+
+def test_create_admin_help_and_bad_arguments_touch_no_database(tmp_path):
+    out, db = render_app("tasks", tmp_path), tmp_path / "app.db"
+    url = f"sqlite:///{db}"
+    helped = create_admin(out, "tasks", url, ["--help"], PASSWORD)
+    assert helped.returncode == 0 and "--email" in helped.stdout
+    short = create_admin(out, "tasks", url, ["--email", "root@example.test", "--name", "Root"], "short")
+    assert short.returncode == 2
+    assert not db.exists()  # neither created the database nor ran a migration
+    assert not list(out.glob("*.db"))
 
 
 def test_create_admin_needs_a_role_when_the_spec_has_no_admin(tmp_path):
