@@ -28,11 +28,11 @@ def english(text: str) -> str:
             "record.due_date != null and record.due_date < today() and record.status != 'done'",
             "the record's due date is set, the record's due date is before today, and the record's status is not done",
         ),
-        ("sum(record.lines.amount)", "the total of the record's lines' amount"),
+        ("sum(record.lines.amount)", "the total amount of the record's lines"),
         ("count(record.stars)", "the number of the record's stars"),
         ("user in record.stars", "the current user is one of the record's stars"),
         ("record.author in user.following", "the record's author is one of the current user's following"),
-        ("input.assignee", "the input's assignee"),
+        ("input.assignee", "the given assignee"),
         ("record.due_date < today() + days(3)", "the record's due date is before today plus 3 days"),
         ("record.created_at >= now() - days(1)", "the record's created at is on or after now minus 1 day"),
     ],
@@ -80,9 +80,48 @@ def test_values_and_functions():
         "the record's assignee (or the record's author if that is empty) is the current user"
     )
     assert english("len(lower(record.title)) > 3") == "the length of the record's title in lower case is greater than 3"
-    assert english("max(record.lines.amount) <= 100") == "the largest of the record's lines' amount is at most 100"
+    assert english("max(record.lines.amount) <= 100") == "the largest amount of the record's lines is at most 100"
 
 
 def test_deepest_allowed_expression_renders():
     text = "not " * (MAX_DEPTH - 1) + "record.done"
     assert english(text)
+
+
+def named(text: str, record: str) -> str:
+    tree, errors = parse(text)
+    assert errors == [], errors
+    return to_english(tree, record=record)
+
+
+def test_the_record_can_be_named():
+    assert named("user == record.assignee", "the task") == "the current user is the task's assignee"
+    assert named("user in record.project.members", "it") == "the current user is one of its project's members"
+    assert named("record.status == 'draft'", "it") == "its status is draft"
+    assert named("count(record.lines) > 0", "it") == "the number of its lines is greater than 0"
+    assert named("sum(record.lines.amount) > 1000", "the expense report") == (
+        "the total amount of the expense report's lines is greater than 1000"
+    )
+    assert named("user == record", "the employee") == "the current user is the employee"
+    assert named("record.archived", "it") == "its archived"  # a value; as a condition, see below
+    assert named("count(record.stars) > 0", "the articles") == "the number of the articles' stars is greater than 0"
+
+
+def test_aggregates_over_a_field_of_many_records():
+    assert english("min(record.lines.spent_on) < today()") == "the smallest spent on of the record's lines is before today"
+    assert english("sum(record.amounts)") == "the total of the record's amounts"  # no field to name
+
+
+def test_input_reads_as_given():
+    assert english("input.reason != null") == "the given reason is set"
+    assert english("input.assignee.active") == "the given assignee's active"
+    assert english("input.amount > record.limit") == "the given amount is greater than the record's limit"
+
+
+def test_conditions_say_true_for_bare_fields():
+    from generator.expr.english import to_english_condition
+
+    tree, _ = parse("record.archived")
+    assert to_english_condition(tree, record="it") == "its archived is true"
+    tree, _ = parse("user.active and not record.archived")
+    assert to_english_condition(tree) == "the current user's active is true and the record's archived is false"
