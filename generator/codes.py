@@ -52,7 +52,7 @@ _ROWS: tuple[tuple[str, Severity, str], ...] = (
     ("K114", _E, "tab character used for indentation"),
     ("K115", _E, "cannot read spec file or directory"),
     ("K116", _E, "include pattern is not a relative path inside the spec directory"),
-    ("K117", _E, "included file declares a section other than entities"),
+    ("K117", _E, "included file declares a section other than entities and scenarios"),
     ("K118", _E, "number is not finite (NaN or infinity)"),
     # --- K2xx JSON Schema ---------------------------------------------------
     ("K201", _E, "unknown property"),
@@ -113,6 +113,25 @@ _ROWS: tuple[tuple[str, Severity, str], ...] = (
     ("K512", _E, "rules need an auth section"),
     ("K513", _E, "frozen fields rule is invalid"),
     ("K514", _E, "message template refers to an unknown value"),
+    # K55x: extensions and hooks (user modules beside the spec, read with ast, never run)
+    ("K550", _E, "extension module file is missing or unreadable"),
+    ("K551", _E, "extension module is not valid Python"),
+    ("K552", _E, "hook or extension names an undeclared module"),
+    ("K553", _E, "hook or extension names something its module does not define"),
+    ("K554", _E, "hook signature does not match"),
+    ("K555", _E, "hook on an operation the entity does not serve"),
+    ("K556", _E, "extension module path is not inside the spec directory"),
+    # K57x: scenarios (the spec's own tests, generator/checks/scenarios.py)
+    ("K570", _E, "scenario is defined twice"),
+    ("K571", _E, "scenario step acts as an unknown user"),
+    ("K572", _E, "scenario user has an unknown role"),
+    ("K573", _E, "scenario step names an unknown entity"),
+    ("K574", _E, "scenario step uses an operation the entity does not serve"),
+    ("K575", _E, "scenario step names an unknown transition, action or query"),
+    ("K576", _E, "scenario step names an unknown field"),
+    ("K577", _E, "scenario refers to a record it has not saved"),
+    ("K578", _E, "scenario value does not fit its field"),
+    ("K579", _E, "scenario step is malformed"),
     # --- K6xx endpoints and API conventions ---------------------------------
     ("K601", _E, "two endpoints have the same method and path"),
     ("K602", _E, "path parameter is not declared"),
@@ -120,6 +139,12 @@ _ROWS: tuple[tuple[str, Severity, str], ...] = (
     ("K604", _E, "field cannot be used as a filter or sort key"),
     ("K605", _E, "include names something that is not a relation"),
     ("K606", _E, "operation is switched off but still referenced"),
+    # --- K7xx rendering: migrations between spec versions ---------------------
+    ("K701", _E, "schema change would lose data (migration refused)"),
+    ("K702", _E, "required field has no value for the rows already stored"),
+    ("K703", _E, "migration history in the output directory is unreadable or incomplete"),
+    # --- K8xx spec diffs (keel diff) ------------------------------------------
+    ("K801", _E, "evolution.allow names an unknown keel diff rule"),
     # --- K9xx warnings ------------------------------------------------------
     ("K911", _W, "plain scalar that other YAML tools read differently (YAML 1.1)"),
     ("K912", _W, "include pattern matched no file"),
@@ -127,6 +152,7 @@ _ROWS: tuple[tuple[str, Severity, str], ...] = (
     ("K951", _W, "operation has no permission rule: denied to everyone"),
     ("K952", _W, "workflow state is a dead end but not marked final"),
     ("K953", _W, "final state has outgoing transitions"),
+    ("K970", _W, "scenarios leave a rule unexercised (allowed or denied)"),
 )
 
 CODES: dict[str, CodeInfo] = {code: CodeInfo(code, sev, title) for code, sev, title in _ROWS}

@@ -14,16 +14,19 @@ from functools import lru_cache
 from generator.formatting import cache_root, format_python_many
 from generator.ir.nodes import AppIR
 from generator.paths import templates_dir
-from generator.targets import JsonFile, TemplateFile, plan_files
+from generator.targets import JsonFile, TemplateFile, header, plan_files
+from generator.targets.revisions import MigrationRefused, Previous, plan_history
 
-__all__ = ["render_files"]
+__all__ = ["MigrationRefused", "render_files"]
 
 
 @lru_cache(maxsize=1)
 def _environment():
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
-    return Environment(
+    from generator.layout import call, frozenset_of, from_import, list_comprehension, parenthesized, signature
+
+    environment = Environment(
         loader=FileSystemLoader(templates_dir()),
         undefined=StrictUndefined,
         keep_trailing_newline=True,
@@ -32,6 +35,11 @@ def _environment():
         autoescape=False,
         bytecode_cache=_bytecode_cache(),
     )
+    # Layout only (black still formats every file): see generator/layout.py.
+    environment.filters.update(call=call, from_import=from_import, frozenset_of=frozenset_of,
+                               list_comprehension=list_comprehension, parenthesized=parenthesized,
+                               signature=signature)
+    return environment
 
 
 def _bytecode_cache():
@@ -81,8 +89,14 @@ def _bytecode_cache():
     return UserBytecodeCache()
 
 
-def render_files(ir: AppIR) -> dict[str, bytes]:
-    """Every output file's exact bytes, keyed by POSIX path relative to the output directory."""
+def render_files(ir: AppIR, previous: Previous | None = None, allow_destructive: bool = False) -> dict[str, bytes]:
+    """Every output file's exact bytes, keyed by POSIX path relative to the output directory.
+
+    ``previous`` is the migration history the output directory already holds
+    (``generator.targets.revisions.read_previous``); with it, earlier revisions are kept and a
+    schema change becomes a new revision. Raises ``MigrationRefused`` for a change that would
+    lose data (unless ``allow_destructive``) or that stored rows cannot satisfy.
+    """
     texts: dict[str, str] = {}
     python: list[str] = []  # formatted together below: cached, and in parallel when that pays
     dumped: dict[int, str] = {}
@@ -101,6 +115,16 @@ def render_files(ir: AppIR) -> dict[str, bytes]:
             texts[planned.path] = dumped[key]
         else:  # pragma: no cover
             raise TypeError(planned)
+    history = plan_history(ir, header(ir), lambda template, context: _environment().get_template(template).render(
+        **context), previous, allow_destructive)
+    for path in history.drop:
+        texts.pop(path, None)
+        if path in python:
+            python.remove(path)
+    texts.update(history.texts)
+    python += [p for p in history.texts if p.endswith(".py")]
     # Each is also compiled (or known to compile): a generated module that does not compile is a Keel bug.
     texts.update(zip(python, format_python_many([texts[p] for p in python], filenames=python)))
-    return {path: text.encode("utf-8") for path, text in sorted(texts.items())}
+    files = {path: text.encode("utf-8") for path, text in texts.items()}
+    files.update(history.verbatim)  # earlier revisions, byte for byte
+    return dict(sorted(files.items()))

@@ -33,6 +33,7 @@ class Validation:
 
 def validate_path(path: Path) -> Validation:
     from generator.checks import run_checks
+    from generator.checks.extensions import extension_diagnostics
     from generator.model import build_spec
     from generator.schema import validate_document
 
@@ -45,6 +46,7 @@ def validate_path(path: Path) -> Validation:
         if not schema_problems:
             spec = build_spec(loaded.document)
             diagnostics += run_checks(spec, loaded.source_map)
+            diagnostics += extension_diagnostics(spec, loaded.source_map, loaded.root)  # user modules, by ast
     ordered = tuple(sorted(_dedupe(diagnostics), key=sort_key))
     return Validation(spec, ordered, loaded.files, loaded.source_map, loaded.root)
 

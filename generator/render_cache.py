@@ -70,9 +70,14 @@ def fingerprint(spec: Path) -> str | None:
     digest = hashlib.sha256(f"{_FORMAT}\0{_keel_code()}\0{Path(spec).resolve()}\0".encode())
     count = 0
     for directory, dirs, names in os.walk(root):
+        if ".keel-manifest.json" in names:  # a generated output inside the spec directory: not an input
+            dirs[:] = []
+            continue
         dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
         for name in sorted(names):
-            if not name.lower().endswith((".yaml", ".yml")):
+            # Python files: the spec's extension modules, which validation reads (a hook renamed in the
+            # module but not in the spec must be reported again, not skipped as "unchanged").
+            if not name.lower().endswith((".yaml", ".yml", ".py")):
                 continue
             count += 1
             if count > _MAX_INPUTS:

@@ -48,6 +48,12 @@ def diagnostic_json(d: Diagnostic) -> dict:
 
 def render_json(command: str, diagnostics: Iterable[Diagnostic], files: Iterable[str], ok: bool,
                 extra: dict | None = None) -> str:
+    return json.dumps(diagnostics_document(command, diagnostics, files, ok, extra), indent=2, ensure_ascii=False)
+
+
+def diagnostics_document(command: str, diagnostics: Iterable[Diagnostic], files: Iterable[str], ok: bool,
+                         extra: dict | None = None) -> dict:
+    """The ``keel.diagnostics/1`` document as a dict (``render_json`` prints it; ``keel mcp`` returns it)."""
     diags = list(diagnostics)
     errors, warnings = summary_counts(diags)
     doc = {
@@ -61,7 +67,7 @@ def render_json(command: str, diagnostics: Iterable[Diagnostic], files: Iterable
     }
     if extra:
         doc.update(extra)
-    return json.dumps(doc, indent=2, ensure_ascii=False)
+    return doc
 
 
 # --- GitHub Actions -------------------------------------------------------------

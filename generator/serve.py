@@ -36,9 +36,10 @@ class ServeError(Exception):
 
 def _generate(spec: Path, out: Path | None, report: Callable[[object], None]) -> tuple[str, Path, list[str], bool]:
     """Validate and write; returns (package, output dir, spec files, schema changed)."""
-    from generator.generate import render_files
+    from generator.generate import MigrationRefused, render_files
     from generator.ir import build_ir
     from generator.pipeline import validate_path
+    from generator.targets.revisions import read_previous
     from generator.writer import WriteRefused, apply, plan
 
     result = validate_path(spec)
@@ -48,7 +49,13 @@ def _generate(spec: Path, out: Path | None, report: Callable[[object], None]) ->
     ir = build_ir(result.spec, result.source_map, result.root)
     owned = out is None
     out_dir = out if out is not None else Path(".keel") / "serve" / ir.package
-    files = render_files(ir)
+    # Keel's own directory keeps one initial revision (its database is recreated when the schema
+    # changes); a directory of the user's follows its migration history like `keel generate`.
+    try:
+        files = render_files(ir, None if owned else read_previous(out_dir))
+    except MigrationRefused as refused:
+        report_losses = "; ".join(f"[{loss.code}] {loss.message}" for loss in refused.losses)
+        raise ServeError(f"no migration written: {report_losses} (see `keel generate`)") from None
     spec_ref = Path(os.path.relpath(result.root, os.path.abspath(out_dir))).as_posix()
     changes = plan(out_dir, files, spec_ref)
     try:

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import importlib
+import os
 import sys
 from pathlib import Path
 
 from generator.generate import render_files
 from generator.ir import build_ir
 from generator.pipeline import validate_path
+from generator.writer import MANIFEST, manifest_bytes
 
 
 def render_into(spec: Path, out: Path) -> dict[str, bytes]:
@@ -19,6 +21,10 @@ def render_into(spec: Path, out: Path) -> dict[str, bytes]:
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
+    # As `keel generate` does: the manifest records where the spec is, which is where an app with
+    # extensions finds its user modules (extensions.py) when APP_EXTENSIONS_DIR is not set.
+    spec_ref = Path(os.path.relpath(result.root, os.path.abspath(out))).as_posix()
+    (out / MANIFEST).write_bytes(manifest_bytes(files, spec_ref))
     return files
 
 

@@ -125,11 +125,34 @@ def test_validate_does_not_import_heavy_libraries():
 
 
 def test_spec_files_reference_the_shipped_schema():
+    """Main spec files name the spec schema; included files (entities, scenarios) the include schema."""
     for spec_file in sorted((REPO / "specs").rglob("*.yaml")):
         first = spec_file.read_text().splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema=")
         target = (spec_file.parent / first.split("$schema=")[1]).resolve()
-        assert target == (REPO / "generator/schema/keel-spec.schema.json").resolve(), spec_file
+        expected = "keel-spec.schema.json" if spec_file.name == "keel.yaml" else "keel-include.schema.json"
+        assert target == (REPO / "generator/schema" / expected).resolve(), spec_file
+
+
+def test_included_files_validate_against_the_include_schema_as_an_editor_would():
+    """The include schema reuses the spec schema's definitions through a relative $ref, as
+    yaml-language-server resolves it from the file; an included file is not a full spec."""
+    import yaml
+    from jsonschema import Draft202012Validator
+    from referencing import Registry, Resource
+
+    schemas = REPO / "generator/schema"
+    main = json.loads((schemas / "keel-spec.schema.json").read_text())
+    include = json.loads((schemas / "keel-include.schema.json").read_text())
+    registry = Registry().with_resource("keel-spec.schema.json", Resource.from_contents(main))
+    validator = Draft202012Validator(include, registry=registry)
+    included = [f for f in sorted((REPO / "specs").rglob("*.yaml")) if f.name != "keel.yaml"]
+    assert included, "the example specs include files"
+    for spec_file in included:
+        errors = [e.message for e in validator.iter_errors(yaml.safe_load(spec_file.read_text()))]
+        assert errors == [], (spec_file, errors)
+    assert list(validator.iter_errors({"app": {"name": "x"}}))  # only entities and scenarios belong there
+    assert list(validator.iter_errors({"entities": {"Task": {"fields": "nonsense"}}}))
 
 
 def test_a_50_mb_spec_is_refused_quickly_with_a_diagnostic(tmp_path):

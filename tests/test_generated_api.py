@@ -346,7 +346,8 @@ def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, reques
         assert all(h.startswith("$argon2") for h in hashes) and "another long secret" not in hashes
         login = client.post("/api/v1/auth/login", json={"email": "b@x.test", "password": "another long secret"})
         assert login.status_code == 200
-        # A create the rules refuse is answered before any Argon2 work, and stores nothing.
+        # A create refused before the row reaches the database costs no Argon2 work, and stores nothing.
+        # (Create rules are decided on the inserted row, so a password is hashed before those.)
         router = import_package_module(tmp_path / "out", "expenses.routers.employee", fresh=False)
         hashed: list[str] = []
         real = router.hash_password
@@ -359,12 +360,14 @@ def test_passwords_set_through_crud_endpoints_are_stored_hashed(tmp_path, reques
         try:
             member = {"Authorization": f"Bearer {login.json()['access_token']}"}
             refused = client.post("/api/v1/employees", headers=member,
-                                  json={"email": "c@x.test", "full_name": "C", "password": "a third long secret"})
-            problem(refused, 403, "forbidden")
+                                  json={"email": "c@x.test", "full_name": "C", "password": "a third long secret",
+                                        "bank_account": "DE89370400440532013000"})
+            assert problem(refused, 403, "forbidden")["rule"] == "Employee.bank_account.write"
             assert hashed == []
             again = client.post("/api/v1/employees", headers=headers,
                                 json={"email": "c@x.test", "full_name": "C", "password": "a third long secret"})
             assert again.status_code == 201 and hashed == ["a third long secret"]
+            assert again.headers["etag"].endswith('1"')  # one insert, no second write for the hash
         finally:
             router.hash_password = real
         with sqlite3.connect(tmp_path / "app.db") as db:

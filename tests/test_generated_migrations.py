@@ -352,7 +352,8 @@ def test_sqlite_migrations_enforce_foreign_keys(tmp_path):
 def test_offline_mode_prints_the_sql(tmp_path, url, cycle_alter):
     out = render_app("lab", tmp_path)
     sql = alembic(out, url, "upgrade", "head", "--sql").stdout
-    assert len(re.findall(r"^CREATE TABLE ", sql, re.M)) == len(LAB_TABLES) + 1  # + alembic_version
+    # + alembic_version and idempotency_keys (creates honour Idempotency-Key)
+    assert len(re.findall(r"^CREATE TABLE ", sql, re.M)) == len(LAB_TABLES) + 2
     # The cycle Person.team -> Team.lead -> Person: PostgreSQL adds the closing key by ALTER,
     # SQLite (no ALTER for constraints) declares it in CREATE TABLE.
     closing = "fk_people_with_a_deliberately_long_table_name_for_names_team_id_lab_teams"

@@ -313,6 +313,7 @@ def _variant(tmp_path: Path, name: str) -> Path:
     spec = tmp_path / f"spec_{name}"
     (spec / "entities").mkdir(parents=True)
     (spec / "keel.yaml").write_text((REPO / "specs/expenses/keel.yaml").read_text())
+    (spec / "hooks.py").write_text((REPO / "specs/expenses/hooks.py").read_text())  # the spec's user module
     text = (REPO / "specs/expenses/entities/reports.yaml").read_text()
     old, new, more = FROZEN_VARIANTS[name]
     assert old in text

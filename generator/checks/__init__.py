@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from generator.checks.context import CheckContext
 from generator.checks.endpoints import check_endpoints
+from generator.checks.evolution import check_evolution
 from generator.checks.expressions import check_expressions
 from generator.checks.fields import check_fields
 from generator.checks.names import check_names
 from generator.checks.references import check_references
 from generator.checks.relations import check_relations
+from generator.checks.scenarios import check_scenarios
 from generator.checks.usage import check_usage
 from generator.checks.workflow import check_workflows
 from generator.diagnostics import Diagnostic
@@ -33,4 +35,6 @@ def run_checks(spec: Spec, source_map: SourceMap) -> list[Diagnostic]:
     literals = check_expressions(ctx)
     check_endpoints(ctx)
     check_usage(ctx, literals)
+    check_evolution(ctx)
+    check_scenarios(ctx)  # last: coverage (K970) is computed only when the rest is sound
     return ctx.diagnostics

@@ -59,9 +59,11 @@ class _Locator:
 
 def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "keel.yaml") -> AppIR:
     from generator.ir.computed import attach_computed  # the compilers read the IR: imported late
+    from generator.ir.extensions import attach_extensions
     from generator.ir.field_access import attach_field_access
     from generator.ir.invariants import attach_invariants
     from generator.ir.rules import attach_rules
+    from generator.ir.spec_scenarios import attach_scenarios
     from generator.ir.trail import attach_trail
     from generator.ir.workflows import attach_workflows
 
@@ -93,7 +95,9 @@ def build_ir(spec: Spec, source_map: SourceMap, root: Path, spec_file: str = "ke
     )
     ir = attach_invariants(attach_rules(ir, spec, where), spec, where, constraint_name)
     ir = attach_computed(attach_field_access(ir, spec, where), spec, where)
-    return attach_workflows(attach_trail(ir, spec, where), spec, where)
+    ir = attach_workflows(attach_trail(ir, spec, where), spec, where)
+    ir = attach_scenarios(ir, spec, where)  # the spec's own tests, resolved into requests
+    return attach_extensions(ir, spec, where)  # hooks need the commands built above
 
 
 def _auth(spec: Spec) -> AuthIR | None:
@@ -210,6 +214,7 @@ def _entity(spec: Spec, entity: Entity, where: _Locator, links: dict[tuple[str, 
         audit=entity.audit,
         description=entity.description or "",
         source=where(entity.pointer),
+        renamed_from=entity.renamed_from,
     )
 
 
@@ -288,6 +293,7 @@ def _scalar_column(entity: Entity, f: Field, filters: set[str], sortable: set[st
         example=f.example if f.has_example else None,
         slug_from=f.slug_from.name if f.slug_from else None,
         source=where(f.pointer),
+        renamed_from=f.renamed_from,
     )
 
 
@@ -318,6 +324,7 @@ def _fk_column(spec: Spec, entity: Entity, f: Field, filters: set[str], sortable
         sortable=False,
         description=f.description,
         source=where(f.pointer),
+        renamed_from=f.renamed_from,
     )
 
 

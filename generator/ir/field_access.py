@@ -52,5 +52,5 @@ def _entity(ir: AppIR, spec: Spec, e: EntityIR, view, computed, user, where) -> 
                 python = None
             shown = " / ".join(t for _, t in texts) if len(texts) > 1 else texts[0][1]
             rules.append(FieldRuleIR(column.name, column.wire, op, f"{e.name}.{f.name}.{op}", shown,
-                                     to_english(tree), where(rule_set.rules[0].pointer), python))
+                                     to_english(tree), where(rule_set.rules[0].pointer), python, tuple(texts)))
     return dataclasses.replace(e, field_rules=tuple(rules)) if rules else e

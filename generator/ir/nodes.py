@@ -51,6 +51,7 @@ class ColumnIR:
     example: Any = None
     slug_from: str | None = None  # slug columns: the attribute the slug is made from
     source: str = ""
+    renamed_from: str | None = None  # the spec field's previous name (a migration renames the column)
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +153,7 @@ class FieldRuleIR:
     english: str
     source: str
     python: str | None
+    parts: tuple[tuple[str, str], ...] = ()  # each rule as written: (allow | deny, expression); for docs
 
 
 @dataclass(frozen=True, slots=True)
@@ -255,6 +257,28 @@ class ApprovalsIR:
 
 
 @dataclass(frozen=True, slots=True)
+class HookIR:
+    """A user function the generated app calls inside a write's transaction (generator/ir/extensions.py)."""
+
+    id: str  # the registry key in extensions.py, e.g. ExpenseReport.before_create, ExpenseReport.submit
+    point: str  # before_create | after_create | before_update | after_update | before_delete | transition | action
+    module: str  # the module's name under ``extensions.modules``
+    function: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class ExtensionsIR:
+    """User modules beside the spec, loaded by the generated app at start-up."""
+
+    modules: tuple[tuple[str, str], ...]  # (name, file relative to the spec directory)
+    hooks: tuple[HookIR, ...]  # every hook, entity and command ones
+    routers: tuple[tuple[str, str, str], ...]  # (module, attribute, source)
+    middleware: tuple[tuple[str, str, str], ...]
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
 class CommandIR:
     """A transition or an action: one endpoint that checks, then changes one record."""
 
@@ -274,6 +298,7 @@ class CommandIR:
     approvals: ApprovalsIR | None = None
     frozen: tuple[str, ...] = ()  # fields its effects change that a frozen rule may cover
     source: str = ""
+    hook: HookIR | None = None  # a user function called after the effects, before the commit
 
 
 @dataclass(frozen=True, slots=True)
@@ -349,6 +374,8 @@ class EntityIR:
     workflow: WorkflowIR | None = None  # transitions, approvals and frozen fields (generator/ir/workflows.py)
     actions: tuple[CommandIR, ...] = ()
     queries: tuple[QueryIR, ...] = ()
+    hooks: tuple[HookIR, ...] = ()  # user functions at CRUD points (before_create, ...)
+    renamed_from: str | None = None  # the entity's previous name (a migration renames the table)
 
 
 @dataclass(frozen=True, slots=True)
@@ -387,3 +414,5 @@ class AppIR:
     link_tables: tuple[LinkTableIR, ...]
     endpoints: tuple[EndpointIR, ...]
     auth: AuthIR | None = None
+    scenarios: tuple[Any, ...] = ()  # generator.ir.spec_scenarios.ScenarioIR, sorted by name
+    extensions: ExtensionsIR | None = None  # user modules: hooks, routers, middleware

@@ -33,7 +33,7 @@ class StorageType:
 
 def id_storage(strategy: str) -> StorageType:
     if strategy == "integer":
-        return StorageType("BigInteger().with_variant(Integer(), 'sqlite')", "int",
+        return StorageType('BigInteger().with_variant(Integer(), "sqlite")', "int",
                            {"type": "integer", "minimum": 1, "maximum": INT64_MAX})
     return StorageType("Uuid()", "uuid.UUID", {"type": "string", "format": "uuid"})
 

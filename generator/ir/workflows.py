@@ -159,6 +159,10 @@ def _command(c: _Compiler, e: EntityIR, entity: Entity, kind: str, node, endpoin
     approvals = None
     if getattr(node, "approvals", None) is not None:
         approvals = _approvals(c, e, entity, prefix, node.approvals)
+    elif not rules:
+        # Deny by default: no permission, roles or approval steps means nobody may do it (K951 warns).
+        rules.append(RuleIR(prefix, "allow", "sa.false()", "(no permission declared)", "nobody",
+                            c.where(node.pointer)))
     if kind == "transition":
         sources = states if any(s.name == "*" for s in node.sources) else tuple(s.name for s in node.sources)
         target = node.target.name

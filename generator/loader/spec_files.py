@@ -152,11 +152,13 @@ class _Includes:
         if not isinstance(data, dict):
             return
         for key in data:
-            if key != "entities":
+            if key not in ("entities", "scenarios"):
                 self.diags.append(Diagnostic(
-                    "K117", f"an included file may only declare entities, not {key!r}",
+                    "K117", f"an included file may only declare entities and scenarios, not {key!r}",
                     smap.key_span(join_pointer("", key)), join_pointer("", key),
                     hint=f"move {key!r} to the main spec file"))
+        if isinstance(data.get("scenarios"), dict):  # other types: the schema check reports them
+            self.merge_scenarios(data["scenarios"], smap)
         entities = data.get("entities")
         if entities is None:
             return
@@ -167,6 +169,31 @@ class _Includes:
             return
         if self.can_merge:
             self.merge(entities, smap)
+
+    def merge_scenarios(self, scenarios: dict, smap: SourceMap) -> None:
+        """Add an included file's scenarios to the main document's (a name is defined once: K567)."""
+        main = self.document.get("scenarios")
+        if main is not None and not isinstance(main, dict):
+            return  # the schema check reports the main file's scenarios
+        merged = dict(main or {})  # never mutate a shared (aliased) mapping
+        self.document["scenarios"] = merged
+        if "/scenarios" not in self.smap.nodes and "/scenarios" in smap.nodes:
+            self.smap.nodes["/scenarios"] = smap.nodes["/scenarios"]
+        accepted = set()
+        for name, body in scenarios.items():
+            pointer = join_pointer("/scenarios", name)
+            if name in merged:
+                self.diags.append(Diagnostic(
+                    "K570", f"scenario {name!r} is already defined in another file", smap.key_span(pointer), pointer,
+                    related=(Related(f"{name!r} first defined here", self.smap.key_span(pointer)),),
+                    hint="rename one of them: a scenario name is the name of its test"))
+                continue
+            merged[name] = body
+            accepted.add(escape_pointer_token(name))
+        for pointer, info in smap.nodes.items():
+            parts = pointer.split("/", 3)
+            if len(parts) >= 3 and parts[1] == "scenarios" and parts[2] in accepted:
+                self.smap.nodes[pointer] = info
 
     def merge(self, entities: dict, smap: SourceMap) -> None:
         if self.entities is None:

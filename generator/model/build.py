@@ -11,9 +11,10 @@ from __future__ import annotations
 from typing import Any
 
 from generator.loader.sourcemap import join_pointer
+from generator.model.scenarios import build_scenarios
 from generator.model.spec import (
-    OPERATIONS, Action, Api, App, ApprovalStep, Approvals, Auth, Computed, Effect, Entity,
-    EntityApi, Expression, Field, Frozen, Invariant, NameRef, Notification, Query, Rule,
+    OPERATIONS, Action, AllowedChange, Api, App, ApprovalStep, Approvals, Auth, Computed, Effect, Entity,
+    EntityApi, Expression, Extensions, Field, Frozen, HookRef, Invariant, NameRef, Notification, Query, Rule,
     RuleSet, Spec, Transition, Workflow,
 )
 
@@ -40,6 +41,34 @@ def build_spec(doc: dict[str, Any]) -> Spec:
         api=_api(doc.get("api", {})),
         auth=auth,
         entities=entities,
+        extensions=_extensions(doc["extensions"]) if "extensions" in doc else None,
+        scenarios=build_scenarios(doc),
+        evolution=_evolution(doc.get("evolution", {})),
+    )
+
+
+def _evolution(body: dict[str, Any]) -> tuple[AllowedChange, ...]:
+    return tuple(AllowedChange(item["rule"], item.get("target"), item.get("reason", ""),
+                               join_pointer("/evolution/allow", i)) for i, item in enumerate(body.get("allow", ())))
+
+
+def _hook(value: str, pointer: str) -> HookRef:
+    module, _, name = value.partition(".")  # the schema's pattern guarantees exactly one dot
+    return HookRef(module, name, pointer)
+
+
+def _opt_hook(body: dict[str, Any], key: str, base: str) -> HookRef | None:
+    return _hook(body[key], join_pointer(base, key)) if key in body else None
+
+
+def _extensions(body: dict[str, Any]) -> Extensions:
+    ptr = "/extensions"
+    return Extensions(
+        modules=tuple((name, path, join_pointer(ptr, "modules", name)) for name, path in body["modules"].items()),
+        routers=tuple(_hook(v, join_pointer(ptr, "routers", i)) for i, v in enumerate(body.get("routers", ()))),
+        middleware=tuple(_hook(v, join_pointer(ptr, "middleware", i))
+                         for i, v in enumerate(body.get("middleware", ()))),
+        pointer=ptr,
     )
 
 
@@ -235,6 +264,8 @@ def _entity(name: str, body: dict[str, Any], ptr: str, auth: Auth | None) -> Ent
         ),
         notifications=tuple(_notification(n, b, join_pointer(ptr, "notifications", n))
                             for n, b in body.get("notifications", {}).items()),
+        hooks=tuple((point, _hook(v, join_pointer(ptr, "hooks", point)))
+                    for point, v in body.get("hooks", {}).items()),
     )
 
 
@@ -270,6 +301,7 @@ def _action(name: str, body: dict[str, Any], ptr: str) -> Action:
         guard=_opt_expr(body, "guard", ptr),
         effects=_effects(body, ptr),
         description=body.get("description"),
+        hook=_opt_hook(body, "hook", ptr),
     )
 
 
@@ -305,6 +337,7 @@ def _transition(name: str, body: dict[str, Any], ptr: str) -> Transition:
         approvals=approvals,
         path=body.get("path"),
         description=body.get("description"),
+        hook=_opt_hook(body, "hook", ptr),
     )
 
 

@@ -29,6 +29,29 @@ class NameRef:
 
 
 @dataclass(frozen=True, slots=True)
+class HookRef:
+    """``module.name`` naming a function (or router, middleware) in a user module beside the spec."""
+
+    module: str
+    name: str
+    pointer: str
+
+    @property
+    def text(self) -> str:
+        return f"{self.module}.{self.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class Extensions:
+    """The spec's ``extensions:``: user modules (name -> file relative to the spec directory)."""
+
+    modules: tuple[tuple[str, str, str], ...]  # (module name, relative file, pointer of the file)
+    routers: tuple[HookRef, ...]
+    middleware: tuple[HookRef, ...]
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Expression:
     text: str
     pointer: str
@@ -124,6 +147,7 @@ class Action:
     guard: Expression | None
     effects: tuple[Effect, ...]
     description: str | None = None
+    hook: HookRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -165,6 +189,7 @@ class Transition:
     approvals: Approvals | None
     path: str | None
     description: str | None = None
+    hook: HookRef | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,6 +274,7 @@ class Entity:
     workflow: Workflow | None = None
     invariants: tuple[Invariant, ...] = ()
     notifications: tuple[Notification, ...] = ()
+    hooks: tuple[tuple[str, HookRef], ...] = ()  # (point, e.g. before_create; the function)
 
     def field(self, name: str) -> Field | None:
         for f in self.fields:
@@ -297,11 +323,24 @@ class App:
 
 
 @dataclass(frozen=True, slots=True)
+class AllowedChange:
+    """One entry of ``evolution.allow``: a breaking change the spec's authors accepted, and why."""
+
+    rule: str  # a rule id of generator.diff.catalogue
+    target: str | None  # Entity, Entity.member...; None: every change of that rule
+    reason: str
+    pointer: str
+
+
+@dataclass(frozen=True, slots=True)
 class Spec:
     app: App
     api: Api
     auth: Auth | None
     entities: tuple[Entity, ...]
+    extensions: Extensions | None = None
+    scenarios: tuple[Any, ...] = ()  # generator.model.scenarios.Scenario: the spec's own tests
+    evolution: tuple["AllowedChange", ...] = ()  # evolution.allow: changes `keel diff` accepts (docs/diff.md)
 
     def entity(self, name: str) -> Entity | None:
         for e in self.entities:

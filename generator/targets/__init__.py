@@ -12,12 +12,15 @@ from typing import Any
 
 from generator.ir.nodes import AppIR
 from generator.targets.api import api_view
+from generator.targets.docs import docs_files
 from generator.targets.auth import auth_files, main_auth_context
+from generator.targets.extensions import entity_hooks_context, extension_files, has_extensions
 from generator.targets.app import router_context, serializer_imports, serializer_views, visibility_context
 from generator.targets.jsonschemas import entity_schemas
 from generator.targets.migrations import migration_files
 from generator.targets.openapi import openapi_document
 from generator.targets.tests import suite_files
+from generator.targets.spec_scenarios import spec_scenario_files
 from generator.targets.models import models_context
 from generator.targets.trail import has_notifications, has_trail_router, trail_files
 from generator.targets.workflows import workflow_files, workflow_routers
@@ -83,6 +86,10 @@ def _wire(e, attr: str) -> str:
     return next(c.wire for c in e.columns if c.name == attr)
 
 
+def _with_hooks(ir: AppIR, e, context: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    return {**context, **entity_hooks_context(ir, e, context)}
+
+
 def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
     pkg = ir.package
     files: list[TemplateFile | JsonFile] = [
@@ -110,7 +117,8 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
                                                  for e in ir.entities for i in e.invariants if i.constraint)}),
         TemplateFile(f"{pkg}/wire.py", "app/package/wire.py.j2", base),
         TemplateFile(f"{pkg}/query.py", "app/package/query.py.j2", base),
-        TemplateFile(f"{pkg}/crud.py", "app/package/crud.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
+        TemplateFile(f"{pkg}/crud.py", "app/package/crud.py.j2",
+                     {**base, "auth_scheme": ir.auth_scheme, "has_auth": ir.auth is not None}),
         TemplateFile(f"{pkg}/middleware.py", "app/package/middleware.py.j2", base),
         TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/visibility.py", "app/package/visibility.py.j2", {**base, **visibility_context(ir)}),
@@ -119,22 +127,25 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
                      {**base, "entities": serializer_views(ir), **serializer_imports(ir)}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
         TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir),
-                                                                      "dispatch": has_notifications(ir)}),
+                                                                      "dispatch": has_notifications(ir),
+                                                                      "extensions": has_extensions(ir)}),
         TemplateFile(f"{pkg}/docs.py", "app/package/docs.py.j2", base),
         TemplateFile(f"{pkg}/app.py", "app/package/app.py.j2",
                      {**base, "routers": workflow_routers(ir) + [e.module for e in ir.entities] + (["trail"] if has_trail_router(ir) else []),
-                      "has_auth": ir.auth is not None}),
+                      "has_auth": ir.auth is not None, "has_extensions": has_extensions(ir)}),
     ]
     files += [
-        TemplateFile("pyproject.toml", "app/pyproject.toml.j2", {**base, "version": ir.version}),
+        TemplateFile("pyproject.toml", "app/pyproject.toml.j2",
+                     {**base, "version": ir.version, "webhooks": has_notifications(ir)}),
         TemplateFile("README.md", "app/README.md.j2",
                      {**base, "spec_file": ir.spec_file, "description": ir.description,
+                      "webhooks": has_notifications(ir),
                       "page_size_default": ir.page_size_default, "page_size_max": ir.page_size_max,
                       "endpoints": endpoint_rows(ir)}),
     ]
     for e in ir.entities:
         files.append(TemplateFile(f"{pkg}/routers/{e.module}.py", "app/package/routers/entity.py.j2",
-                                  router_context(ir, e, head)))
+                                  _with_hooks(ir, e, router_context(ir, e, head))))
     for name, document in entity_schemas(ir):
         files.append(JsonFile(f"schemas/{name}.json", document))
     openapi = openapi_document(ir)
@@ -143,5 +154,8 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
     files += auth_files(ir)
     files += trail_files(ir)  # audit.py, notifications.py, routers/trail.py
     files += workflow_files(ir, head)  # workflow.py, idempotency.py, routers/<entity>_workflow.py
+    files += extension_files(ir, head)  # extensions.py: user hooks, routers, middleware (docs/extensions.md)
     files += suite_files(ir, head)  # the app's own test suite (tests/)
+    files += docs_files(ir)  # docs/rules.md (keel explain) and docs/diagrams.md (Mermaid)
+    files += spec_scenario_files(ir, head)  # the spec's scenarios as tests (tests/test_spec_scenarios.py)
     return files

@@ -12,6 +12,7 @@ import weakref
 from dataclasses import dataclass
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, RelationIR
+from generator.layout import call, py_str
 
 # Python annotation of each spec type in an input model (decimals get a per-field type, see _input_type).
 _INPUT_TYPES = {
@@ -34,6 +35,12 @@ class InputField:
     wire: str
     annotation: str
     default: str | None  # Python source of the default, None when required
+
+    @property
+    def code(self) -> str:
+        """The model's field line, laid out as black prints it in a class body."""
+        args = ([self.default] if self.default is not None else []) + [f'alias="{self.wire}"']
+        return call(f"{self.name}: {self.annotation} = Field", args, 4)
 
 
 @dataclass(frozen=True)
@@ -167,23 +174,23 @@ def _build_view(ir: AppIR, e: EntityIR, by_name: dict[str, EntityIR]) -> EntityA
 def _input_type(c: ColumnIR) -> str:
     schema = c.json_schema
     if c.spec_type == "enum":
-        return "Literal[" + ", ".join(repr(v) for v in schema["enum"]) + "]"
+        return "Literal[" + ", ".join(py_str(v) for v in schema["enum"]) + "]"
     if c.spec_type == "ref":
         return "uuid.UUID" if c.py_type == "uuid.UUID" else "Annotated[Integer, Field(gt=0)]"
     if c.spec_type == "decimal":
         digits = c.sa_type[len("Numeric("):].split(",")
-        bounds = [repr(schema.get(k)) for k in ("x-minimum", "x-maximum")]
+        bounds = [py_str(schema.get(k)) for k in ("x-minimum", "x-maximum")]
         return f"decimal_type({digits[0].strip()}, {digits[1].strip()}, {bounds[0]}, {bounds[1]})"
     base = _INPUT_TYPES[c.spec_type]
     constraints = []
     if base == "str":
         for key, arg in (("minLength", "min_length"), ("maxLength", "max_length"), ("pattern", "pattern")):
             if key in schema:
-                constraints.append(f"{arg}={schema[key]!r}")
+                constraints.append(f"{arg}={py_str(schema[key])}")
         if c.spec_type == "email":
-            constraints.append(r"pattern=r'^[^@\s]+@[^@\s]+\.[^@\s]+$'")
+            constraints.append(r'pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$"')
         if c.spec_type == "url":
-            constraints.append(r"pattern=r'^https?://[^\s]+$'")
+            constraints.append(r'pattern=r"^https?://[^\s]+$"')
         text = "str" if c.spec_type == "password" else "Text"  # Text: no NUL character (a password is only hashed)
         return f"Annotated[{text}, StringConstraints({', '.join(constraints)})]" if constraints else text
     if base == "int":
@@ -198,7 +205,7 @@ def _input_field(e: EntityIR, c: ColumnIR, for_update: bool) -> InputField:
     if for_update:
         default = "None"  # PATCH: absent means unchanged (the router uses model_fields_set)
     elif c.has_default and c.default is not None:
-        default = repr(c.default) if c.spec_type != "decimal" else f'decimal.Decimal("{c.default}")'
+        default = py_str(c.default) if c.spec_type != "decimal" else f'decimal.Decimal("{c.default}")'
     elif c.nullable or c.spec_type == "slug":
         default = "None"
     else:
@@ -221,7 +228,7 @@ def _query_parser(c: ColumnIR) -> str:
 def _filters(e: EntityIR, c: ColumnIR) -> list[FilterParam]:
     parse = _query_parser(c)
     if c.spec_type == "enum":  # a value outside the enum is refused, not a filter that matches nothing
-        parse = "one_of(" + ", ".join(repr(v) for v in c.json_schema["enum"]) + ")"
+        parse = "one_of(" + ", ".join(py_str(v) for v in c.json_schema["enum"]) + ")"
     return filter_params(f"{e.name}.{c.name}", c.wire, c.spec_type, parse, c.filter_ops)
 
 

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from generator.ir.nodes import AppIR, AuthIR, ColumnIR, EntityIR
+from generator.layout import call
 from generator.naming import camel
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
@@ -62,7 +63,7 @@ def login_throttle_model(ir: AppIR) -> dict[str, Any] | None:
         kwargs = ["primary_key=True"] if c.primary_key else ["nullable=False"]
         if c.index:
             kwargs.append("index=True")
-        lines.append(f"{c.name}: Mapped[{c.py_type}] = mapped_column({c.sa_type}, {', '.join(kwargs)})")
+        lines.append(call(f"{c.name}: Mapped[{c.py_type}] = mapped_column", [c.sa_type, *kwargs], 4))
     return {
         "name": LOGIN_THROTTLE_MODEL,
         "table": LOGIN_THROTTLE_TABLE,

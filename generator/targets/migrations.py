@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, ForeignKeyIR, LinkTableIR
 from generator.ir.order import creation_order
+from generator.layout import call, py_str
 from generator.targets.auth import LOGIN_THROTTLE_TABLE, login_throttle_columns
 from generator.targets.trail import SupportTable, support_tables
 from generator.targets.workflows import extra_migration_tables
@@ -140,7 +141,7 @@ def initial_revision_context(ir: AppIR) -> dict:
     late = [fk for fk in fks.values() if fk.deferred]
     return {
         "revision": INITIAL_REVISION,
-        "revision_literal": repr(INITIAL_REVISION),
+        "revision_literal": py_str(INITIAL_REVISION),
         "tables": tuple(tables),
         "create_deferred": tuple(
             f"op.create_foreign_key({_f(fk.name)}, {_s(fk.table)}, {_s(fk.target.target_table)}, "
@@ -152,8 +153,8 @@ def initial_revision_context(ir: AppIR) -> dict:
         ),
         "drop_tables": tuple(reversed(tables)),
         # Triggers keeping the audit log append-only, per dialect (models.py installs the same ones).
-        "support_ddl": tuple((repr(d), repr(sql)) for t in support for d, sql in t.ddl),
-        "drop_functions": tuple(repr(f"DROP FUNCTION IF EXISTS {name}()") for name in _functions(support)),
+        "support_ddl": tuple((py_str(d), call("op.execute", [py_str(sql)], 8)) for t in support for d, sql in t.ddl),
+        "drop_functions": tuple(py_str(f"DROP FUNCTION IF EXISTS {name}()") for name in _functions(support)),
     }
 
 
@@ -172,7 +173,8 @@ def _entity_table(e: EntityIR, fks: dict[tuple[str, str], ForeignKeyView]) -> Ta
         cols = tuple(sql[a] for a in uc.columns)
         items.append(f"sa.UniqueConstraint({_args(cols)}, name={_f(convention_name('uq', e.table, cols, uc.name))})")
     for ck in e.checks:
-        items.append(f"sa.CheckConstraint({ck.sql!r}, name={_f(convention_name('ck', e.table, name=ck.name))})")
+        items.append(call("sa.CheckConstraint", [py_str(ck.sql), f"name={_f(convention_name('ck', e.table, name=ck.name))}"],
+                          8, reserve=1))
     indexes = [(convention_name("ix", e.table, (c.column,)), (c.column,)) for c in e.columns if c.index]
     for ix in e.indexes:
         cols = tuple(sql[a] for a in ix.columns)
@@ -208,13 +210,15 @@ def _support_table(t: SupportTable) -> TableView:
     """An audit or outbox table, as models.py declares it (no keys to other tables)."""
     items = []
     for c in t.columns:
-        auto = "autoincrement=True, " if c.primary_key else ""
-        items.append(f"sa.Column({_s(c.name)}, {_sa(c.sa_type)}, {auto}nullable={c.nullable and not c.primary_key})")
+        auto = "autoincrement=True" if c.primary_key else ""
+        items.append(call("sa.Column", [_s(c.name), _sa(c.sa_type), *([auto] if auto else []),
+                                        f"nullable={c.nullable and not c.primary_key}"], 8, reserve=1))
     items.append(f"sa.PrimaryKeyConstraint({_args(c.name for c in t.columns if c.primary_key)}, "
                  f"name={_f(convention_name('pk', t.table))})")
     for c in t.columns:
         if c.unique:
-            items.append(f"sa.UniqueConstraint({_s(c.name)}, name={_f(convention_name('uq', t.table, (c.name,)))})")
+            items.append(call("sa.UniqueConstraint", [_s(c.name), f"name={_f(convention_name('uq', t.table, (c.name,)))}"],
+                          8, reserve=1))
     indexes = [(convention_name("ix", t.table, (c.name,)), (c.name,)) for c in t.columns if c.index]
     indexes += [(convention_name("ix", t.table, cols, name), cols) for name, cols in t.indexes]
     return _table(t.table, items, indexes)
@@ -230,8 +234,9 @@ def _table(name: str, items: list[str], indexes: list[tuple[str, tuple[str, ...]
     return TableView(
         name=_s(name),
         items=tuple(items),
-        indexes=tuple(f"op.create_index({_f(ix)}, {_s(name)}, {_list(cols)}, unique=False)" for ix, cols in indexes),
-        drop_indexes=tuple(f"op.drop_index({_f(ix)}, table_name={_s(name)})" for ix, _ in reversed(indexes)),
+        indexes=tuple(call("op.create_index", [_f(ix), _s(name), _list(cols), "unique=False"], 4)
+                      for ix, cols in indexes),
+        drop_indexes=tuple(call("op.drop_index", [_f(ix), f"table_name={_s(name)}"], 4) for ix, _ in reversed(indexes)),
     )
 
 
@@ -242,14 +247,14 @@ def _column(c: ColumnIR) -> str:
     kwargs.append(f"nullable={c.nullable and not c.primary_key}")
     if c.server_value in _SERVER_DEFAULTS:
         kwargs.append(f"server_default={_SERVER_DEFAULTS[c.server_value]}")
-    return f"sa.Column({_s(c.column)}, {_sa(c.sa_type)}, {', '.join(kwargs)})"
+    return call("sa.Column", [_s(c.column), _sa(c.sa_type), *kwargs], 8, reserve=1)
 
 
 def _foreign_key(fk: ForeignKeyView) -> str:
     target = f"{fk.target.target_table}.{fk.target.target_column}"
     alter = ", use_alter=True" if fk.deferred else ""
-    return (f"sa.ForeignKeyConstraint({_list(fk.columns)}, {_list((target,))}, name={_f(fk.name)}, "
-            f"ondelete={_s(fk.target.on_delete)}{alter})")
+    return call("sa.ForeignKeyConstraint", [_list(fk.columns), _list((target,)), f"name={_f(fk.name)}",
+                                            f"ondelete={_s(fk.target.on_delete)}" + alter], 8, reserve=1)
 
 
 def _sa(sa_type: str) -> str:
@@ -258,11 +263,11 @@ def _sa(sa_type: str) -> str:
 
 
 def _s(text: str) -> str:
-    return repr(text)
+    return py_str(text)
 
 
 def _f(name: str) -> str:
-    return f"op.f({name!r})"
+    return f"op.f({py_str(name)})"
 
 
 def _args(names) -> str:

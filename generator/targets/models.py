@@ -13,11 +13,13 @@ from dataclasses import dataclass
 
 from generator.ir.nodes import AppIR, ColumnIR, EntityIR, LinkTableIR, RelationIR
 from generator.ir.order import creation_order
+from generator.layout import call, from_import, one_tuple, py_str
 from generator.targets.auth import login_throttle_model
 from generator.targets.trail import support_models
 from generator.targets.workflows import extra_models
 
-_SA_NAME = re.compile(r"\b([A-Z][A-Za-z]+)\(")
+# SQLAlchemy calls the models print unqualified; not ``decimal.Decimal(`` (a default's value).
+_SA_NAME = re.compile(r"(?<![\w.])([A-Z][A-Za-z]+)\(")
 _PY_MODULES = {"uuid.UUID": "uuid", "decimal.Decimal": "decimal", "datetime.date": "datetime",
                "datetime.datetime": "datetime"}
 
@@ -40,6 +42,7 @@ class EntityView:
     relations: tuple[Line, ...]
     source: str
     computed: tuple[Line, ...] = ()
+    table_args_line: str | None = None  # the one-item tuple on one line, as black prints it
 
 
 def models_context(ir: AppIR) -> dict:
@@ -79,21 +82,19 @@ def _imports(code: str, ir: AppIR) -> tuple[str, ...]:
     lines.append("")
     if "event.listen(" in code:  # support tables' triggers (generator/targets/trail.py)
         sa_names.add("event")
-    lines.append(f"from sqlalchemy import {', '.join(sorted(sa_names - {'Mapped'}))}")
-    orm = ["DeclarativeBase", "Mapped", "mapped_column", *(["query_expression"] if any(c.sql for e in ir.entities for c in e.computed)
-                                                          else []), "relationship"]
-    lines.append(f"from sqlalchemy.orm import {', '.join(orm)}")
+    lines.append(from_import("sqlalchemy", sorted(sa_names - {"Mapped"})))
+    computed = ["query_expression"] if any(c.sql for e in ir.entities for c in e.computed) else []
+    lines.append(from_import("sqlalchemy.orm", ["DeclarativeBase", "Mapped", "mapped_column", *computed, "relationship"]))
     return tuple(lines)
 
 
 def _link_table(t: LinkTableIR) -> str:
-    return (
-        f'{t.name} = Table(\n    "{t.name}",\n    Base.metadata,\n'
-        f'    Column("{t.left_column}", {t.left_type}, ForeignKey("{t.left_table}.id", ondelete="CASCADE"), '
-        f"primary_key=True),\n"
-        f'    Column("{t.right_column}", {t.right_type}, ForeignKey("{t.right_table}.id", ondelete="CASCADE"), '
-        f"primary_key=True, index=True),\n)"
-    )
+    left = call("Column", [f'"{t.left_column}"', t.left_type,
+                           f'ForeignKey("{t.left_table}.id", ondelete="CASCADE")', "primary_key=True"], 4, ",")
+    right = call("Column", [f'"{t.right_column}"', t.right_type,
+                            f'ForeignKey("{t.right_table}.id", ondelete="CASCADE")', "primary_key=True",
+                            "index=True"], 4, ",")
+    return f'{t.name} = Table(\n    "{t.name}",\n    Base.metadata,\n    {left}\n    {right}\n)'
 
 
 def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR,
@@ -102,12 +103,12 @@ def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR,
     sql = {c.name: c.column for c in e.columns}  # table arguments name database columns
     for uc in e.unique_constraints:
         cols = ", ".join(f'"{sql[c]}"' for c in uc.columns)
-        args.append(Line(f'UniqueConstraint({cols}, name="{uc.name}"),'))
+        args.append(Line(call("UniqueConstraint", [cols, f'name="{uc.name}"'], 8, ",")))
     for ck in e.checks:
-        args.append(Line(f"CheckConstraint({ck.sql!r}, name={ck.name!r}),", ck.source))
+        args.append(Line(call("CheckConstraint", [py_str(ck.sql), f"name={py_str(ck.name)}"], 8, ","), ck.source))
     for ix in e.indexes:
         cols = ", ".join(f'"{sql[c]}"' for c in ix.columns)
-        args.append(Line(f'Index("{ix.name}", {cols}),'))
+        args.append(Line(call("Index", [f'"{ix.name}"', cols], 8, ",")))
     doc = e.description or f"A {e.name} record."
     return EntityView(
         name=e.name,
@@ -120,6 +121,7 @@ def _entity_view(e: EntityIR, by_name: dict[str, EntityIR], ir: AppIR,
         # Loaded by each query with with_expression (the routers build it per request): never stored.
         computed=tuple(Line(f"{c.name}: Mapped[{c.py_type} | None] = query_expression()", c.source)
                        for c in e.computed if c.sql),
+        table_args_line=None if any(a.source for a in args) else one_tuple("__table_args__", [a.code for a in args], 4),
     )
 
 
@@ -160,22 +162,21 @@ def _column(e: EntityIR, c: ColumnIR, closes_cycle: bool = False) -> Line:
         kwargs.append("default=uuid.uuid4")
     elif c.has_default and c.default is not None:
         kwargs.append(f"default={_literal(c)}")
-    call = f"mapped_column({', '.join(args + kwargs)})"
-    return Line(f"{c.name}: Mapped[{annotation}] = {call}", c.source)
+    return Line(call(f"{c.name}: Mapped[{annotation}] = mapped_column", args + kwargs, 4), c.source)
 
 
 def _literal(c: ColumnIR) -> str:
     if c.py_type == "decimal.Decimal":
         return f'decimal.Decimal("{c.default}")'
     if c.py_type == "datetime.date":
-        return f"datetime.date.fromisoformat({c.default!r})"
+        return f"datetime.date.fromisoformat({py_str(c.default)})"
     if c.py_type == "datetime.datetime":
-        return f"datetime.datetime.fromisoformat({c.default!r})"
+        return f"datetime.datetime.fromisoformat({py_str(c.default)})"
     if c.py_type == "uuid.UUID":
-        return f"uuid.UUID({c.default!r})"
+        return f"uuid.UUID({py_str(c.default)})"
     if c.py_type == "Any":
         return f"lambda: {c.default!r}"  # a fresh copy per row, never a shared mutable default
-    return repr(c.default)
+    return py_str(c.default) if isinstance(c.default, str) else repr(c.default)
 
 
 def _relation(e: EntityIR, r: RelationIR, by_name: dict[str, EntityIR], ir: AppIR) -> Line:
@@ -203,4 +204,4 @@ def _relation(e: EntityIR, r: RelationIR, by_name: dict[str, EntityIR], ir: AppI
     if r.back_populates:
         kwargs.append(f'back_populates="{r.back_populates}"')
     kwargs.append('lazy="raise"')
-    return Line(f"{r.name}: Mapped[{annotation}] = relationship({', '.join(kwargs)})", r.source)
+    return Line(call(f"{r.name}: Mapped[{annotation}] = relationship", kwargs, 4), r.source)

@@ -483,6 +483,7 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
                     example_instance, body_field(required[0]), "Field required", "missing")))
             description.append("Answers 201 with the record, its Location and its ETag. Fields the server "
                                "manages, and unknown fields, are refused by name.")
+            _idempotent_create(b, params, problems, description, example_instance)
             responses["201"] = {"description": f"The {e.name} as stored.",
                                 "headers": {"ETag": b.header("ETag"), "Location": b.header("Location"),
                                             "X-Request-ID": b.header("X-Request-ID")},
@@ -513,6 +514,10 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
             problems.append(("constraint_violated", "A value that breaks a rule of the data model",
                              b.problem(b.vs, "constraint_violated", "A value breaks a rule of the data model.",
                                        example_instance)))
+        if e.invariants:  # checked on create and update (generator/ir/invariants.py); `rule` names it
+            invariant = b.problem(b.vs, "invariant_violated", e.invariants[0].message, example_instance)
+            invariant["rule"] = e.invariants[0].name
+            problems.append(("invariant_violated", "A change that breaks one of the spec's invariants", invariant))
         uniques = _unique_fields(e)
         if uniques:
             problems.append(("already_exists", "A value another record already has", b.problem(
@@ -587,7 +592,9 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
     params.append(b.parameter("RequestId"))
     operation["parameters"] = params
     operation["description"] = " ".join(description)
-    operation["responses"] = {**responses, **b.responses(problems, extra_headers)}
+    from generator.targets.openapi_workflows import _declare_extras  # `rule` on invariant_violated
+
+    operation["responses"] = _declare_extras({**responses, **b.responses(problems, extra_headers)})
     for name in shared:
         status, ref = b.shared_response(name)
         operation["responses"][str(status)] = ref
@@ -620,6 +627,23 @@ def _unique_fields(e: EntityIR) -> list[tuple[str, ...]]:
     out = [tuple(wire[c] for c in uc.columns) for uc in e.unique_constraints]
     out += [(c.wire,) for c in e.columns if c.unique and not c.primary_key]
     return sorted(out, key=lambda fields: (len(fields), fields))
+
+
+def _idempotent_create(b, params: list, problems: list, description: list, instance: str) -> None:  # type: ignore[no-untyped-def]
+    """A create honours Idempotency-Key like a transition (templates/app/package/idempotency.py.j2)."""
+    from generator.targets.openapi_workflows import _idempotency_parameter  # it imports this module's peers
+
+    params.append(_idempotency_parameter(b))
+    description.append("Honours Idempotency-Key: a retry with the same key and body creates nothing more and "
+                       "answers as the first request did (`Idempotent-Replayed: true`).")
+    problems.append(("invalid_idempotency_key", "An Idempotency-Key that is not 1-255 visible ASCII characters",
+                     b.invalid(instance, "Idempotency-Key", "must be 1-255 visible ASCII characters",
+                               "invalid_idempotency_key")))
+    problems.append(("idempotency_key_reused", "The key of an earlier, different request", b.problem(
+        422, "idempotency_key_reused", "This Idempotency-Key was already used for a different request.", instance)))
+    problems.append(("idempotency_key_in_use", "A request with the same Idempotency-Key is still running", b.problem(
+        409, "idempotency_key_in_use", "A request with this Idempotency-Key is in progress; retry shortly.",
+        instance)))
 
 
 def _restricted_by(ir: AppIR, e: EntityIR) -> bool:

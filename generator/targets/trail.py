@@ -12,7 +12,8 @@ Two tables support them, declared once here and printed both into ``models.py``
   notifications (which needs ``auth:``).
 
 Generated modules: ``audit.py`` (always: the request's actor and id, the session that records
-changes), ``notifications.py`` and ``routers/trail.py`` (history and inbox endpoints).
+changes), ``notifications.py`` (with ``webhooks.py``, its webhook sender) and ``routers/trail.py``
+(history and inbox endpoints).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 
 from generator.compile import free_names
 from generator.ir.nodes import AppIR, EntityIR
+from generator.layout import call, one_tuple, py_str
 from generator.naming import camel
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
@@ -32,7 +34,7 @@ __all__ = ["AUDIT_MODEL", "AUDIT_TABLE", "OUTBOX_MODEL", "OUTBOX_TABLE", "Suppor
 
 AUDIT_TABLE, AUDIT_MODEL = "audit_log", "AuditLogEntry"
 OUTBOX_TABLE, OUTBOX_MODEL = "notification_outbox", "NotificationOutbox"
-_BIGINT = "BigInteger().with_variant(Integer(), 'sqlite')"
+_BIGINT = 'BigInteger().with_variant(Integer(), "sqlite")'
 _TS = "DateTime(timezone=True)"
 _NOT_RECORDED = frozenset({"id", "created", "updated", "deleted", "version"})  # server bookkeeping
 
@@ -152,12 +154,13 @@ def support_models(ir: AppIR) -> list[dict[str, Any]]:
             if c.default is not None:
                 kwargs.append(f"default={c.default}")
             annotation = c.py_type + (" | None" if c.nullable else "")
-            lines.append(f"{c.name}: Mapped[{annotation}] = mapped_column({c.sa_type}, {', '.join(kwargs)})")
-        args = tuple(f"Index({name!r}, {', '.join(repr(x) for x in cols)})," for name, cols in t.indexes)
-        ddl = tuple(f"event.listen({t.model}.__table__, \"after_create\", DDL({sql!r}).execute_if(dialect={d!r}))"
+            lines.append(call(f"{c.name}: Mapped[{annotation}] = mapped_column", [c.sa_type, *kwargs], 4))
+        args = tuple(call("Index", [py_str(name), *(py_str(x) for x in cols)], 8, ",") for name, cols in t.indexes)
+        ddl = tuple(call("event.listen", [f"{t.model}.__table__", '"after_create"',
+                                          call("DDL", [py_str(sql)], 4, f".execute_if(dialect={py_str(d)})")], 0)
                     for d, sql in t.ddl)
         models.append({"name": t.model, "table": t.table, "doc": t.doc, "columns": tuple(lines),
-                       "table_args": args, "ddl": ddl})
+                       "table_args": args, "table_args_line": one_tuple("__table_args__", list(args), 4), "ddl": ddl})
     return models
 
 
@@ -266,6 +269,7 @@ def trail_files(ir: AppIR) -> list[TemplateFile]:
     files = [TemplateFile(f"{ir.package}/audit.py", "app/package/audit.py.j2", ctx)]
     if ctx["has_notifications"]:
         files.append(TemplateFile(f"{ir.package}/notifications.py", "app/package/notifications.py.j2", ctx))
+        files.append(TemplateFile(f"{ir.package}/webhooks.py", "app/package/webhooks.py.j2", ctx))
     if ctx["history"] or ctx["has_notifications"]:
         files.append(TemplateFile(f"{ir.package}/routers/trail.py", "app/package/routers/trail.py.j2", ctx))
     return files

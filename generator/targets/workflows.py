@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 
 from generator.compile import free_names
 from generator.ir.nodes import AppIR, ColumnIR, CommandIR, EntityIR, QueryIR
+from generator.layout import call, one_tuple, py_str
 from generator.targets.api import _input_type, api_view, read_filter
 from generator.targets.app import _combined, _shown
+from generator.targets.extensions import hook_view
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
     from generator.targets import TemplateFile
@@ -96,8 +98,13 @@ def has_commands(ir: AppIR) -> bool:
     return any(commands(e) for e in ir.entities)
 
 
+def uses_idempotency(ir: AppIR) -> bool:
+    """Whether some POST honours Idempotency-Key: a transition, an action or a CRUD create."""
+    return has_commands(ir) or any("create" in e.operations for e in ir.entities)
+
+
 def extra_tables(ir: AppIR) -> tuple[ExtraTable, ...]:
-    if not has_commands(ir):
+    if not uses_idempotency(ir):
         return ()
     return (IDEMPOTENCY, APPROVALS) if has_approvals(ir) else (IDEMPOTENCY,)
 
@@ -116,10 +123,11 @@ def extra_models(ir: AppIR) -> list[dict[str, Any]]:
             if c.unique:
                 kwargs.append("unique=True")
             annotation = c.py_type + (" | None" if c.nullable else "")
-            lines.append(f"{c.name}: Mapped[{annotation}] = mapped_column({c.sa_type}, {', '.join(kwargs)})")
-        args = [f'Index("ix_{t.table}_{"_".join(cols)}", {", ".join(repr(x) for x in cols)}),' for cols in t.indexes]
+            lines.append(call(f"{c.name}: Mapped[{annotation}] = mapped_column", [c.sa_type, *kwargs], 4))
+        args = [call("Index", [f'"ix_{t.table}_{"_".join(cols)}"', *(py_str(x) for x in cols)], 8, ",")
+                for cols in t.indexes]
         out.append({"name": t.model, "table": t.table, "doc": t.doc, "columns": tuple(lines),
-                    "table_args": tuple(args), "ddl": ()})
+                    "table_args": tuple(args), "table_args_line": one_tuple("__table_args__", args, 4), "ddl": ()})
     return out
 
 
@@ -199,6 +207,7 @@ def _command_view(ir: AppIR, e: EntityIR, c: CommandIR) -> dict[str, Any]:
     refs = [{"name": f.name, "wire": f.wire, "target": by_name[f.foreign_key.target_entity].name}
             for f in c.input if f.spec_type == "ref"]
     ordered_rules = sorted(c.rules, key=lambda r: r.effect != "deny")  # denies first: they name themselves
+    reads_record = any("record" in free_names(x.value) for x in c.effects if not x.value_is_sql)
     return {
         "kind": c.kind,
         "name": c.name,
@@ -227,6 +236,11 @@ def _command_view(ir: AppIR, e: EntityIR, c: CommandIR) -> dict[str, Any]:
             [f'"{x.target}": {"object()" if x.value_is_sql else x.value}' for x in c.effects if x.kind == "set"]
             + [f'"{x.target}": True' for x in c.effects if x.kind != "set"]) + "}",
         "invariants": bool(sets) and bool(e.invariants),
+        # An effect value that reads the record (`count: record.count + 1`) reads it as it was before any
+        # effect: with several, every value is computed before the first is applied.
+        "reads_record": reads_record,
+        "staged": reads_record and len(sets) > 1,
+        "hook": hook_view(c.hook),  # a user function, after the effects (generator/targets/extensions.py)
     }
 
 
@@ -329,6 +343,7 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict[str, Any]:
         # Computed fields are selected with the row (routers/<entity>.py's helpers): reloaded before answering.
         "has_computed": any(c.sql for c in getattr(e, "computed", ())),
         "any_sets": any(c["sets"] for c in cmds),
+        "has_hooks": any(c["hook"] for c in cmds),
     }
 
 
@@ -385,13 +400,14 @@ def workflow_files(ir: AppIR, header: str) -> list[TemplateFile]:
         x["func"] = f"frozen_{x['child_module']}_in_{_snake(x['parent'])}"
     models = sorted({x["entity"] for x in frozen_context(ir)} | {x["child"] for x in children}
                     | {x["parent"] for x in children})
+    idempotency = [TemplateFile(f"{ir.package}/idempotency.py", "app/package/idempotency.py.j2", base)]
     if not has_commands(ir):
-        return []
+        return idempotency if uses_idempotency(ir) else []  # CRUD creates honour Idempotency-Key too
     files = [
         TemplateFile(f"{ir.package}/workflow.py", "app/package/workflow.py.j2",
                      {**base, "has_approvals": has_approvals(ir), "frozen": frozen_context(ir), "children": children,
                       "models": models, "auth_scheme": ir.auth_scheme}),
-        TemplateFile(f"{ir.package}/idempotency.py", "app/package/idempotency.py.j2", base),
+        *idempotency,
     ]
     for e in ir.entities:
         if served(e):

@@ -17,6 +17,7 @@ from expenses import __version__
 from expenses.auth import install_auth
 from expenses.db import Database
 from expenses.docs import install_docs
+from expenses.extensions import load_extensions
 from expenses.middleware import BodyLimitMiddleware, RequestIdMiddleware, SecurityHeadersMiddleware
 from expenses.problems import (
     Problem,
@@ -39,6 +40,8 @@ from expenses.settings import Settings, load_settings
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or load_settings()
+    # The spec's user modules (extensions.py): loaded now, so a broken one stops start-up, not a request.
+    extensions = load_extensions()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -57,6 +60,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url=None,
     )
     app.state.settings = settings
+    app.state.extensions = extensions
+    for (
+        router
+    ) in extensions.routers:  # the spec's own routers, first: their static paths win over /{id}
+        app.include_router(router)
     install_auth(app, settings)  # refuses to start in production without a strong secret
     app.include_router(auth.router)
     app.include_router(expense_report_workflow.router)
@@ -70,6 +78,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(DBAPIError, handle_database_error)
     app.add_exception_handler(Exception, handle_unexpected)
+    for middleware in extensions.middleware:  # the spec's own middleware, inside the built-in ones
+        app.add_middleware(middleware)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,

@@ -34,7 +34,7 @@ import os
 import sys
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
@@ -406,7 +406,7 @@ def _read_password() -> str:
     return lines[0] if lines else ""
 
 
-def create_admin_command(argv: list[str]) -> int:
+def create_admin_command(argv: list[str], prepare: Callable[[], None] | None = None) -> int:
     """``python -m expenses create-admin --email ...``: a user with the admin role."""
     import argparse
 
@@ -449,6 +449,8 @@ def create_admin_command(argv: list[str]) -> int:
             field = "/".join(str(part) for part in error.get("loc", ()))
             print(f"create-admin: {field}: {error.get('msg', 'invalid value')}", file=sys.stderr)
         return 2
+    if prepare is not None:  # e.g. migrate: only once the command line and the password are valid
+        prepare()
     return asyncio.run(_create_admin(data, args.role))
 
 

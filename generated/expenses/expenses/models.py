@@ -55,33 +55,33 @@ class Base(DeclarativeBase):
 class Employee(Base):
     """Someone who files or approves expense reports.
 
-    Spec: keel.yaml:29
+    Spec: keel.yaml:34
     """
 
     __tablename__ = "employees"
     __table_args__ = (
-        # keel.yaml:33
+        # keel.yaml:38
         CheckConstraint('length("full_name") >= 1', name="ck_employees_full_name_min_length"),
-        # keel.yaml:19
+        # keel.yaml:24
         CheckConstraint(
             "\"role\" IN ('employee', 'manager', 'finance', 'admin')", name="ck_employees_role_enum"
         ),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    # keel.yaml:32
+    # keel.yaml:37
     email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
-    # keel.yaml:33
+    # keel.yaml:38
     full_name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
-    # keel.yaml:34
+    # keel.yaml:39
     password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
-    # keel.yaml:35
+    # keel.yaml:40
     active: Mapped[bool] = mapped_column(Boolean(), nullable=False, index=True, default=True)
-    # keel.yaml:36
+    # keel.yaml:41
     manager_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid(), ForeignKey("employees.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    # keel.yaml:37
+    # keel.yaml:42
     bank_account: Mapped[str | None] = mapped_column(String(34), nullable=True)
     created_at: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True), nullable=False, default=_utcnow, server_default=func.now()
@@ -93,15 +93,15 @@ class Employee(Base):
         onupdate=_utcnow,
         server_default=func.now(),
     )
-    # keel.yaml:19
+    # keel.yaml:24
     role: Mapped[str] = mapped_column(String(8), nullable=False, index=True, default="employee")
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
-    # keel.yaml:36
+    # keel.yaml:41
     manager: Mapped[Employee | None] = relationship(
         foreign_keys=[manager_id], remote_side=[id], lazy="raise"
     )
-    # keel.yaml:46
+    # keel.yaml:51
     reports: Mapped[list[ExpenseReport]] = relationship(
         foreign_keys="ExpenseReport.submitter_id", back_populates="submitter", lazy="raise"
     )
@@ -124,7 +124,7 @@ class ExpenseReport(Base):
         CheckConstraint(
             "\"currency\" IN ('EUR', 'USD', 'GBP', 'CHF')", name="ck_expense_reports_currency_enum"
         ),
-        # entities/reports.yaml:37
+        # entities/reports.yaml:40
         CheckConstraint(
             "\"status\" IN ('draft', 'submitted', 'approved', 'paid', 'rejected')",
             name="ck_expense_reports_status_enum",
@@ -156,7 +156,7 @@ class ExpenseReport(Base):
         onupdate=_utcnow,
         server_default=func.now(),
     )
-    # entities/reports.yaml:37
+    # entities/reports.yaml:40
     status: Mapped[str] = mapped_column(String(9), nullable=False, index=True, default="draft")
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
@@ -179,38 +179,38 @@ class ExpenseReport(Base):
 class ExpenseLine(Base):
     """One receipt.
 
-    Spec: entities/reports.yaml:87
+    Spec: entities/reports.yaml:90
     """
 
     __tablename__ = "expense_lines"
     __table_args__ = (
-        # entities/reports.yaml:93
+        # entities/reports.yaml:96
         CheckConstraint(
             'length("description") >= 1', name="ck_expense_lines_description_min_length"
         ),
-        # entities/reports.yaml:94
+        # entities/reports.yaml:97
         CheckConstraint(
             "\"category\" IN ('travel', 'lodging', 'meals', 'supplies', 'other')",
             name="ck_expense_lines_category_enum",
         ),
-        # entities/reports.yaml:95
+        # entities/reports.yaml:98
         CheckConstraint('"amount" >= 0.01', name="ck_expense_lines_amount_min"),
-        # entities/reports.yaml:95
+        # entities/reports.yaml:98
         CheckConstraint('"amount" <= 100000', name="ck_expense_lines_amount_max"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    # entities/reports.yaml:91
+    # entities/reports.yaml:94
     report_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("expense_reports.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    # entities/reports.yaml:92
-    spent_on: Mapped[datetime.date] = mapped_column(Date(), nullable=False, index=True)
-    # entities/reports.yaml:93
-    description: Mapped[str] = mapped_column(String(200), nullable=False)
-    # entities/reports.yaml:94
-    category: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
     # entities/reports.yaml:95
+    spent_on: Mapped[datetime.date] = mapped_column(Date(), nullable=False, index=True)
+    # entities/reports.yaml:96
+    description: Mapped[str] = mapped_column(String(200), nullable=False)
+    # entities/reports.yaml:97
+    category: Mapped[str] = mapped_column(String(8), nullable=False, index=True)
+    # entities/reports.yaml:98
     amount: Mapped[decimal.Decimal] = mapped_column(
         Numeric(12, 2, asdecimal=True), nullable=False, index=True
     )
@@ -226,7 +226,7 @@ class ExpenseLine(Base):
     )
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
-    # entities/reports.yaml:91
+    # entities/reports.yaml:94
     report: Mapped[ExpenseReport] = relationship(
         foreign_keys=[report_id], back_populates="lines", lazy="raise"
     )

@@ -28,7 +28,7 @@ def employee_to_wire(row: Employee, user: Any = None) -> dict[str, Any]:
         "role": row.role,
     }
     record = row
-    # Employee.bank_account.read (keel.yaml:44): user == record or user.role == 'finance'
+    # Employee.bank_account.read (keel.yaml:49): user == record or user.role == 'finance'
     if (user is not None and user.id == record.id) or (user is not None and user.role == "finance"):
         body["bank_account"] = row.bank_account
     return body

@@ -23,14 +23,14 @@ def nobody(user: Any) -> Any:
 
 def readable_employee(user: Any) -> Any:
     """Employee rows the user may read: some allow rule holds and no deny rule does."""
-    # allow Employee.read.1 (keel.yaml:53): user != null
+    # allow Employee.read.1 (keel.yaml:58): user != null
     return sa.true() if user is not None else sa.false()
 
 
 def readable_expense_report(user: Any) -> Any:
     """ExpenseReport rows the user may read: some allow rule holds and no deny rule does."""
-    # allow ExpenseReport.read.1 (entities/reports.yaml:32): user == record.submitter
-    # allow ExpenseReport.read.2 (entities/reports.yaml:33): user.role in ['manager', 'finance', 'admin']
+    # allow ExpenseReport.read.1 (entities/reports.yaml:35): user == record.submitter
+    # allow ExpenseReport.read.2 (entities/reports.yaml:36): user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
         (
@@ -43,7 +43,7 @@ def readable_expense_report(user: Any) -> Any:
 
 def readable_expense_line(user: Any) -> Any:
     """ExpenseLine rows the user may read: some allow rule holds and no deny rule does."""
-    # allow ExpenseLine.read.1 (entities/reports.yaml:101): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
+    # allow ExpenseLine.read.1 (entities/reports.yaml:104): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (
             sa.exists().where(

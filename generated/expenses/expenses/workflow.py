@@ -359,7 +359,7 @@ async def frozen_expense_report(
 ) -> None:
     """Refuse (409) a change to a field the spec freezes in the record's state, or send the record back."""
     state = row.status
-    # entities/reports.yaml:73: in: [submitted, approved, paid, rejected], fields: [title, currency, lines]
+    # entities/reports.yaml:76: in: [submitted, approved, paid, rejected], fields: [title, currency, lines]
     if state in (
         "submitted",
         "approved",
@@ -391,7 +391,7 @@ async def frozen_expense_line_in_expense_report(session: AsyncSession, row: Expe
     if parent is None:
         return
     state = parent.status
-    # entities/reports.yaml:73: in: [submitted, approved, paid, rejected], fields: [title, currency, lines]
+    # entities/reports.yaml:76: in: [submitted, approved, paid, rejected], fields: [title, currency, lines]
     if state in (
         "submitted",
         "approved",

@@ -5,7 +5,8 @@
 The URL comes from the DATABASE_URL environment variable (default 'sqlite:///./tasks.db'),
 the app's own: it may name an async driver (sqlite+aiosqlite, postgresql+asyncpg) or none
 (postgresql://); migrations run on the sync driver for the same database (pysqlite, psycopg).
-SQLite gets batch mode (it cannot ALTER most of a table in place) and enforced foreign keys.
+SQLite gets batch mode (it cannot ALTER most of a table in place) and runs every revision of
+one upgrade in a single transaction, with foreign keys checked before it commits (see below).
 """
 
 from __future__ import annotations
@@ -49,14 +50,32 @@ def _options(url: URL) -> dict:
     }
 
 
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
-    # Enforced, as in the app. Caution: a batch operation that recreates a table others
-    # reference drops the old table, and with enforcement on that runs its ON DELETE actions
-    # (CASCADE deletes the children). Around such an operation, in the revision:
-    # op.execute("PRAGMA foreign_keys=OFF") ... op.execute("PRAGMA foreign_keys=ON").
+def _sqlite_connect(dbapi_connection, _record) -> None:
+    # A batch operation copies a table and drops the old one; with foreign keys enforced,
+    # dropping a parent table would run its ON DELETE actions (CASCADE deletes the children).
+    # So enforcement is off while migrating (it can only change outside a transaction), and
+    # _sqlite_check_references refuses to commit if any reference is left dangling.
+    # The driver's own transaction handling is replaced by an explicit BEGIN, so DDL is
+    # transactional too: a failed upgrade leaves the database as it was.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA foreign_keys=OFF")
     cursor.close()
+
+
+def _sqlite_begin(connection) -> None:
+    connection.exec_driver_sql("BEGIN")
+
+
+def _sqlite_check_references(connection) -> None:
+    """Raise (so nothing is committed) if a row references a row that does not exist."""
+    problems = connection.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        table, rowid, parent, _ = problems[0]
+        raise RuntimeError(
+            f"FOREIGN KEY constraint failed: {len(problems)} row(s) reference missing rows "
+            f"(first: {table} rowid {rowid} -> {parent}); nothing was migrated"
+        )
 
 
 def run_migrations_offline() -> None:
@@ -72,13 +91,19 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     url = database_url()
     engine = create_engine(url, poolclass=pool.NullPool)
-    if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_foreign_keys)
+    sqlite = url.get_backend_name() == "sqlite"
+    if sqlite:
+        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "begin", _sqlite_begin)
     try:
         with engine.connect() as connection:
-            context.configure(connection=connection, **_options(url))
+            # SQLite: one transaction for the whole upgrade (Alembic would commit each revision).
+            extra = {"transactional_ddl": True} if sqlite else {}
+            context.configure(connection=connection, **_options(url), **extra)
             with context.begin_transaction():
                 context.run_migrations()
+                if sqlite:
+                    _sqlite_check_references(connection)
     finally:
         engine.dispose()
 

@@ -9,9 +9,10 @@ then serves the API with uvicorn. Settings come from the environment (see settin
 date, then creates a user with the admin role; the password is read from standard input
 (or asked for on a terminal). It refuses if the email is taken. See auth.py.
 
-``python -m tasks dispatch [--once]`` delivers the notification outbox (notifications.py)
-to the sender named by APP_NOTIFICATION_SENDER (``module:function``; default: the log). Run as
-many as you like: they never deliver the same notification at the same time.
+``python -m tasks dispatch [--once]`` delivers the notification outbox (notifications.py):
+as signed webhooks to APP_WEBHOOK_URLS (webhooks.py), or to the sender named by
+APP_NOTIFICATION_SENDER (``module:function``), or to the log (the default). Run as many as you
+like: they never deliver the same notification at the same time. Wrong settings stop it at start.
 """
 
 from __future__ import annotations
@@ -28,6 +29,31 @@ def migrate() -> None:
     from alembic.config import Config
 
     command.upgrade(Config(str(ROOT / "alembic.ini")), "head")
+    refresh_sqlite_statistics()
+
+
+def refresh_sqlite_statistics() -> None:
+    """Give SQLite's query planner fresh table statistics (PostgreSQL's autovacuum keeps its own).
+
+    Without them SQLite can choose a poor index on large tables (seen at a million rows).
+    ``analysis_limit`` samples each index, so this stays fast whatever the database's size.
+    """
+    import os
+
+    from sqlalchemy import create_engine, pool
+    from sqlalchemy.engine import make_url
+
+    url = make_url(os.environ.get("DATABASE_URL") or "sqlite:///./tasks.db")
+    if url.get_backend_name() != "sqlite" or url.database in (None, "", ":memory:"):
+        return
+    engine = create_engine(url.set(drivername="sqlite"), poolclass=pool.NullPool)
+    try:
+        with engine.connect() as connection:
+            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+            connection.exec_driver_sql("ANALYZE")
+            connection.commit()
+    finally:
+        engine.dispose()
 
 
 def serve(host: str, port: int) -> None:
@@ -42,20 +68,26 @@ def dispatch(once: bool) -> None:
     import os
 
     from tasks.db import Database
-    from tasks.notifications import Dispatcher, load_sender
+    from tasks.notifications import Dispatcher, SenderConfigError, configured_sender
     from tasks.settings import load_settings
 
     logging.basicConfig(level=logging.INFO)
+    settings = load_settings()
+    try:
+        sender = configured_sender(settings, os.environ)
+    except SenderConfigError as exc:
+        raise SystemExit(f"python -m tasks dispatch: {exc}") from None
 
     async def run() -> None:
-        database = Database(load_settings().database_url)
-        dispatcher = Dispatcher(database, load_sender(os.environ.get("APP_NOTIFICATION_SENDER")))
+        database = Database(settings.database_url)
         try:
-            if once:
-                while await dispatcher.run_once():
-                    pass
-            else:
-                await dispatcher.run()
+            async with sender as send:
+                dispatcher = Dispatcher(database, send)
+                if once:
+                    while await dispatcher.run_once():
+                        pass
+                else:
+                    await dispatcher.run()
         finally:
             await database.dispose()
 
@@ -64,10 +96,11 @@ def dispatch(once: bool) -> None:
 
 def main() -> None:
     if sys.argv[1:2] == ["create-admin"]:
-        migrate()
         from tasks.auth import create_admin_command
 
-        raise SystemExit(create_admin_command(sys.argv[2:]))
+        # The schema is brought up to date only once the arguments and password are valid
+        # (so `create-admin --help` or a typo touches no database).
+        raise SystemExit(create_admin_command(sys.argv[2:], prepare=migrate))
     parser = argparse.ArgumentParser(prog="python -m tasks", description="Run Task Manager.")
     parser.add_argument(
         "command",

@@ -62,25 +62,25 @@ project_members = Table(
 class User(Base):
     """Someone who signs in. Keel adds the `role` field from auth.roles.
 
-    Spec: keel.yaml:25
+    Spec: keel.yaml:28
     """
 
     __tablename__ = "users"
     __table_args__ = (
-        # keel.yaml:29
+        # keel.yaml:32
         CheckConstraint('length("name") >= 1', name="ck_users_name_min_length"),
-        # keel.yaml:15
+        # keel.yaml:18
         CheckConstraint("\"role\" IN ('admin', 'member')", name="ck_users_role_enum"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    # keel.yaml:28
-    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
-    # keel.yaml:29
-    name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
-    # keel.yaml:30
-    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
     # keel.yaml:31
+    email: Mapped[str] = mapped_column(String(254), nullable=False, unique=True)
+    # keel.yaml:32
+    name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
+    # keel.yaml:33
+    password_hash: Mapped[str] = mapped_column(String(255), nullable=False)
+    # keel.yaml:34
     active: Mapped[bool] = mapped_column(Boolean(), nullable=False, index=True, default=True)
     created_at: Mapped[datetime.datetime] = mapped_column(
         DateTime(timezone=True),
@@ -96,15 +96,15 @@ class User(Base):
         onupdate=_utcnow,
         server_default=func.now(),
     )
-    # keel.yaml:15
+    # keel.yaml:18
     role: Mapped[str] = mapped_column(String(6), nullable=False, index=True, default="member")
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
-    # keel.yaml:32
+    # keel.yaml:35
     projects: Mapped[list[Project]] = relationship(
         secondary=project_members, back_populates="members", lazy="raise"
     )
-    # keel.yaml:33
+    # keel.yaml:36
     assigned_tasks: Mapped[list[Task]] = relationship(
         foreign_keys="Task.assignee_id", back_populates="assignee", lazy="raise"
     )
@@ -116,24 +116,24 @@ class User(Base):
 class Project(Base):
     """A piece of work shared by its members.
 
-    Spec: keel.yaml:47
+    Spec: keel.yaml:50
     """
 
     __tablename__ = "projects"
     __table_args__ = (
         UniqueConstraint("owner_id", "name", name="uq_projects_owner_id_name"),
-        # keel.yaml:50
+        # keel.yaml:53
         CheckConstraint('length("name") >= 1', name="ck_projects_name_min_length"),
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    # keel.yaml:50
-    name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
-    # keel.yaml:51
-    slug: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
-    # keel.yaml:52
-    description: Mapped[str | None] = mapped_column(Text(), nullable=True)
     # keel.yaml:53
+    name: Mapped[str] = mapped_column(String(120), nullable=False, index=True)
+    # keel.yaml:54
+    slug: Mapped[str] = mapped_column(String(120), nullable=False, unique=True)
+    # keel.yaml:55
+    description: Mapped[str | None] = mapped_column(Text(), nullable=True)
+    # keel.yaml:56
     owner_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
     )
@@ -153,13 +153,13 @@ class Project(Base):
     )
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
-    # keel.yaml:53
+    # keel.yaml:56
     owner: Mapped[User] = relationship(foreign_keys=[owner_id], lazy="raise")
-    # keel.yaml:54
+    # keel.yaml:57
     members: Mapped[list[User]] = relationship(
         secondary=project_members, back_populates="projects", lazy="raise"
     )
-    # keel.yaml:55
+    # keel.yaml:58
     tasks: Mapped[list[Task]] = relationship(
         foreign_keys="Task.project_id", back_populates="project", lazy="raise"
     )
@@ -171,18 +171,18 @@ class Project(Base):
 class Task(Base):
     """Something to do in a project.
 
-    Spec: keel.yaml:82
+    Spec: keel.yaml:85
     """
 
     __tablename__ = "tasks"
     __table_args__ = (
-        # keel.yaml:85
+        # keel.yaml:88
         CheckConstraint('length("title") >= 1', name="ck_tasks_title_min_length"),
-        # keel.yaml:90
+        # keel.yaml:93
         CheckConstraint(
             "\"priority\" IN ('low', 'normal', 'high', 'urgent')", name="ck_tasks_priority_enum"
         ),
-        # keel.yaml:135
+        # keel.yaml:138
         CheckConstraint(
             "\"status\" IN ('todo', 'in_progress', 'done')", name="ck_tasks_status_enum"
         ),
@@ -190,23 +190,23 @@ class Task(Base):
     )
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid(), primary_key=True, default=uuid.uuid4)
-    # keel.yaml:85
+    # keel.yaml:88
     title: Mapped[str] = mapped_column(String(200), nullable=False, index=True)
-    # keel.yaml:86
+    # keel.yaml:89
     description: Mapped[str | None] = mapped_column(Text(), nullable=True)
-    # keel.yaml:87
+    # keel.yaml:90
     project_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("projects.id", ondelete="CASCADE"), nullable=False, index=True
     )
-    # keel.yaml:88
+    # keel.yaml:91
     assignee_id: Mapped[uuid.UUID | None] = mapped_column(
         Uuid(), ForeignKey("users.id", ondelete="SET NULL"), nullable=True, index=True
     )
-    # keel.yaml:89
+    # keel.yaml:92
     due_date: Mapped[datetime.date | None] = mapped_column(Date(), nullable=True, index=True)
-    # keel.yaml:90
+    # keel.yaml:93
     priority: Mapped[str] = mapped_column(String(6), nullable=False, index=True, default="normal")
-    # keel.yaml:91
+    # keel.yaml:94
     created_by_id: Mapped[uuid.UUID] = mapped_column(
         Uuid(), ForeignKey("users.id", ondelete="RESTRICT"), nullable=False, index=True
     )
@@ -224,22 +224,22 @@ class Task(Base):
         onupdate=_utcnow,
         server_default=func.now(),
     )
-    # keel.yaml:135
+    # keel.yaml:138
     status: Mapped[str] = mapped_column(String(11), nullable=False, index=True, default="todo")
     lock_version: Mapped[int] = mapped_column(Integer(), nullable=False, default=1)
 
-    # keel.yaml:87
+    # keel.yaml:90
     project: Mapped[Project] = relationship(
         foreign_keys=[project_id], back_populates="tasks", lazy="raise"
     )
-    # keel.yaml:88
+    # keel.yaml:91
     assignee: Mapped[User | None] = relationship(
         foreign_keys=[assignee_id], back_populates="assigned_tasks", lazy="raise"
     )
-    # keel.yaml:91
+    # keel.yaml:94
     created_by: Mapped[User] = relationship(foreign_keys=[created_by_id], lazy="raise")
 
-    # Computed (keel.yaml:93): selected with the row, never stored.
+    # Computed (keel.yaml:96): selected with the row, never stored.
     overdue: Mapped[bool | None] = query_expression()
 
     # Optimistic concurrency: every UPDATE checks and bumps lock_version (stale writes fail).

@@ -14,10 +14,12 @@ event is written before its record goes. Queued notifications are written to
 state: a rolled-back change notifies nobody. One row per recipient.
 
 Recipients read theirs at ``GET /me/notifications`` (routers/trail.py). The ``Dispatcher``
-delivers each row at least once to a pluggable sender (``log_sender`` by default; set
-``APP_NOTIFICATION_SENDER=module:function`` for ``python -m tasks dispatch``): it claims
+delivers each row at least once to a pluggable sender (``log_sender`` by default; for
+``python -m tasks dispatch`` set ``APP_WEBHOOK_URLS`` to post signed webhooks, see webhooks.py,
+or ``APP_NOTIFICATION_SENDER=module:function`` for your own): it claims
 a batch with ``SELECT ... FOR UPDATE SKIP LOCKED`` (PostgreSQL; SQLite serialises writers),
-moves the rows' ``available_at`` past a lease and commits, delivers, then marks them delivered
+moves the rows' ``available_at`` past a lease and commits, delivers (the batch concurrently,
+so one slow receiver does not hold the others past the lease), then marks them delivered
 or schedules a retry with exponential back-off. Several dispatchers, in several processes,
 never claim the same row at once; a dispatcher that dies mid-delivery leaves its rows to be
 claimed again when the lease ends (hence at least once: receivers dedupe on ``event_id``).
@@ -26,13 +28,15 @@ claimed again when the lease ends (hence at least once: receivers dedupe on ``ev
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime
 import decimal
 import importlib
 import logging
+import os
 import types
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
 from tasks.models import NotificationOutbox, Task, User
+from tasks.settings import Settings
 
 logger = logging.getLogger("tasks.notifications")
 _QUEUED = (
@@ -77,7 +82,7 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-# Task.assigned (keel.yaml:153): changed of assignee_id, to record.assignee
+# Task.assigned (keel.yaml:156): changed of assignee_id, to record.assignee
 # message: You were assigned {record.title}
 def _task_0_recipients(user: Any, input: Any) -> Any:
     return Task.assignee_id == input.recipient
@@ -242,14 +247,34 @@ async def log_sender(delivery: Delivery) -> None:
     )
 
 
+class SenderConfigError(RuntimeError):
+    """A sender setting (APP_NOTIFICATION_SENDER, APP_WEBHOOK_*) is wrong: the dispatcher does not start."""
+
+
 def load_sender(path: str | None) -> Sender:
     """``"package.module:function"`` (an async function taking a Delivery), or the log sender."""
     if not path:
         return log_sender
     module, _, name = path.partition(":")
     if not module or not name.isidentifier():
-        raise RuntimeError("APP_NOTIFICATION_SENDER must look like package.module:function")
+        raise SenderConfigError("APP_NOTIFICATION_SENDER must look like package.module:function")
     return getattr(importlib.import_module(module), name)
+
+
+def configured_sender(
+    settings: Settings, environ: Mapping[str, str] | None = None
+) -> contextlib.AbstractAsyncContextManager[Sender]:
+    """The sender of ``dispatch``, to use as ``async with``: webhooks (APP_WEBHOOK_URLS), your function
+    (APP_NOTIFICATION_SENDER) or the log. The settings are checked now (SenderConfigError)."""
+    from tasks.webhooks import WebhookSender, load_webhook_config
+
+    env = os.environ if environ is None else environ
+    config = load_webhook_config(settings, env)
+    if config is None:
+        return contextlib.nullcontext(load_sender(env.get("APP_NOTIFICATION_SENDER")))
+    if env.get("APP_NOTIFICATION_SENDER"):
+        raise SenderConfigError("set APP_WEBHOOK_URLS or APP_NOTIFICATION_SENDER, not both")
+    return WebhookSender(config)
 
 
 def _utcnow() -> datetime.datetime:
@@ -332,9 +357,8 @@ class Dispatcher:
     async def run_once(self) -> int:
         """Claim one batch, deliver it, record the outcome; the number delivered."""
         claimed = await self.claim()
-        delivered: list[str] = []
-        failed: list[tuple[Delivery, str]] = []
-        for delivery in claimed:
+
+        async def deliver(delivery: Delivery) -> str | None:
             try:
                 await self.sender(delivery)
             except Exception as exc:  # noqa: BLE001 - any failure is retried later
@@ -344,9 +368,13 @@ class Dispatcher:
                     delivery.attempt,
                     exc,
                 )
-                failed.append((delivery, f"{type(exc).__name__}: {exc}"))
-            else:
-                delivered.append(delivery.event_id)
+                return f"{type(exc).__name__}: {exc}"
+            return None
+
+        # Concurrently: a batch takes as long as its slowest delivery, well inside the lease.
+        errors = await asyncio.gather(*(deliver(d) for d in claimed))
+        delivered = [d.event_id for d, error in zip(claimed, errors) if error is None]
+        failed = [(d, error) for d, error in zip(claimed, errors) if error is not None]
         if claimed:
             await self._mark(delivered, failed)
         return len(delivered)

@@ -23,13 +23,13 @@ def nobody(user: Any) -> Any:
 
 def readable_user(user: Any) -> Any:
     """User rows the user may read: some allow rule holds and no deny rule does."""
-    # allow User.read.1 (keel.yaml:39): user != null
+    # allow User.read.1 (keel.yaml:42): user != null
     return sa.true() if user is not None else sa.false()
 
 
 def readable_project(user: Any) -> Any:
     """Project rows the user may read: some allow rule holds and no deny rule does."""
-    # allow Project.read.1 (keel.yaml:66): user in record.members or user == record.owner or user.role == 'admin'
+    # allow Project.read.1 (keel.yaml:69): user in record.members or user == record.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -45,7 +45,7 @@ def readable_project(user: Any) -> Any:
 
 def readable_task(user: Any) -> Any:
     """Task rows the user may read: some allow rule holds and no deny rule does."""
-    # allow Task.read.1 (keel.yaml:105): user in record.project.members or user == record.project.owner or user.role == 'admin'
+    # allow Task.read.1 (keel.yaml:108): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(

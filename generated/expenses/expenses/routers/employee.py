@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The Employee endpoints: list, read, create, update.
 
-Spec: keel.yaml:29
+Spec: keel.yaml:34
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import hash_password, optional_user, required_user
+from expenses import idempotency
 from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
 from expenses.db import read_session, write_session
 from expenses.models import Employee
@@ -123,7 +124,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Employee.list.1 (keel.yaml:52): user != null
+    # allow Employee.list.1 (keel.yaml:57): user != null
     return sa.true() if user is not None else sa.false()
 
 
@@ -159,7 +160,7 @@ def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
 
 def _check_field_writes(request: Request, sent: set[str], record: Employee, user: Any) -> None:
     """Fields the user sent but may not set: 403 naming the field's write rule."""
-    # Employee.bank_account.write (keel.yaml:45): user == record
+    # Employee.bank_account.write (keel.yaml:50): user == record
     if "bank_account" in sent and not (user is not None and user.id == record.id):
         extra: dict[str, Any] = {"rule": "Employee.bank_account.write", "field": "bank_account"}
         if not request.app.state.settings.production:
@@ -250,21 +251,34 @@ async def create_employee(
 ) -> Response:
     """Create a Employee; answers 201 with its Location and ETag."""
 
-    data = parse_body(
-        request, await request.body(), EmployeeCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS
-    )
+    body = await request.body()
+    data = parse_body(request, body, EmployeeCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
+    claim = await idempotency.begin(request, session, user, body)
+    if isinstance(claim, Response):
+        return claim
     values = data.model_dump()
-    values["password_hash"] = await hash_password(
-        values["password_hash"]
-    )  # never stored in plain text
     await _check_references(session, values)
+    # Passwords are hashed after the checks that need no row in the database (a request refused
+    # by them costs no Argon2 work); until then the row holds a marker, never the plain text.
+    passwords = {"password_hash": values.pop("password_hash")}
+    values.update(dict.fromkeys(passwords, "!unset"))
     row = Employee(**values)
     _check_field_writes(request, data.model_fields_set, row, user)
+    row.password_hash = await hash_password(
+        passwords["password_hash"]
+    )  # never stored in plain text
     session.add(row)
     try:
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
+        # The answer is made before the commit, so a key's stored answer commits with the row.
+        location = f"/api/v1/employees/{row.id}"
+        response = json_response(
+            _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
+        )
+        await idempotency.finish(session, claim, response)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -272,10 +286,7 @@ async def create_employee(
     except Problem:
         await session.rollback()
         raise
-    location = f"/api/v1/employees/{row.id}"
-    return json_response(
-        _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
-    )
+    return response
 
 
 @router.patch("/api/v1/employees/{id}")
@@ -293,15 +304,16 @@ async def update_employee(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    if changes.get("password_hash") is not None:
-        changes["password_hash"] = await hash_password(
-            changes["password_hash"]
-        )  # never stored in plain text
     row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_employee(user))
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     _check_field_writes(request, set(changes), row, user)
     await _check_references(session, changes)
+    if changes.get("password_hash") is not None:
+        # Hashed only once every rule has passed: a refused request costs no Argon2 work.
+        changes["password_hash"] = await hash_password(
+            changes["password_hash"]
+        )  # never stored in plain text
     for name, value in changes.items():
         setattr(row, name, value)
     try:

@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The ExpenseLine endpoints: list, read, create, update, delete.
 
-Spec: entities/reports.yaml:87
+Spec: entities/reports.yaml:90
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import optional_user, required_user
+from expenses import idempotency
 from expenses.crud import (
     broken_invariant,
     check_if_match,
@@ -153,7 +154,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow ExpenseLine.list.1 (entities/reports.yaml:100): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
+    # allow ExpenseLine.list.1 (entities/reports.yaml:103): user == record.report.submitter or user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (
             sa.exists().where(
@@ -244,7 +245,7 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
 
 def _check_invariants(record: ExpenseLine) -> None:
     """The spec's invariants that the row alone decides: checked before the change is committed."""
-    # spent_in_the_past (entities/reports.yaml:106): record.spent_on <= today()
+    # spent_in_the_past (entities/reports.yaml:109): record.spent_on <= today()
     if not (record.spent_on <= _today()):
         raise broken_invariant("spent_in_the_past", "An expense cannot be dated in the future.")
 
@@ -334,9 +335,12 @@ async def create_expense_line(
 ) -> Response:
     """Create a ExpenseLine; answers 201 with its Location and ETag."""
 
-    data = parse_body(
-        request, await request.body(), ExpenseLineCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS
-    )
+    body = await request.body()
+    data = parse_body(request, body, ExpenseLineCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
+    claim = await idempotency.begin(request, session, user, body)
+    if isinstance(claim, Response):
+        return claim
     values = data.model_dump()
     await _check_references(session, values)
     row = ExpenseLine(**values)
@@ -349,6 +353,12 @@ async def create_expense_line(
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
         _check_invariants(row)
+        # The answer is made before the commit, so a key's stored answer commits with the row.
+        location = f"/api/v1/expense-lines/{row.id}"
+        response = json_response(
+            _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
+        )
+        await idempotency.finish(session, claim, response)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -356,8 +366,7 @@ async def create_expense_line(
     except Problem:
         await session.rollback()
         raise
-    location = f"/api/v1/expense-lines/{row.id}"
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
+    return response
 
 
 @router.patch("/api/v1/expense-lines/{id}")

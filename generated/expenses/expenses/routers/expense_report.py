@@ -19,8 +19,10 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import optional_user, required_user
+from expenses import idempotency
 from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
 from expenses.db import read_session, write_session
+from expenses.extensions import run_hook
 from expenses.models import Employee, ExpenseLine, ExpenseReport
 from expenses.problems import Problem, integrity_problem, invalid
 from expenses.query import (
@@ -192,8 +194,8 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow own-reports (entities/reports.yaml:27): user == record.submitter
-    # allow approvers-see-all (entities/reports.yaml:29): user.role in ['manager', 'finance', 'admin']
+    # allow own-reports (entities/reports.yaml:30): user == record.submitter
+    # allow approvers-see-all (entities/reports.yaml:32): user.role in ['manager', 'finance', 'admin']
     return sa.or_(
         (ExpenseReport.submitter_id == user.id if user is not None else sa.false()),
         (
@@ -338,9 +340,12 @@ async def create_expense_report(
 ) -> Response:
     """Create a ExpenseReport; answers 201 with its Location and ETag."""
 
-    data = parse_body(
-        request, await request.body(), ExpenseReportCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS
-    )
+    body = await request.body()
+    data = parse_body(request, body, ExpenseReportCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
+    claim = await idempotency.begin(request, session, user, body)
+    if isinstance(claim, Response):
+        return claim
     values = data.model_dump()
     await _check_references(session, values)
     if user is None:
@@ -352,11 +357,20 @@ async def create_expense_report(
         )
     row = ExpenseReport(**values)
     row.submitter_id = user.id  # set by the server from the signed-in user, never by the client
+    # hook entities/reports.yaml:26: before_create: hooks.normalise_title
+    await run_hook(request, "ExpenseReport.before_create", "create", session, user, row, values)
     session.add(row)
     try:
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
+        # The answer is made before the commit, so a key's stored answer commits with the row.
+        location = f"/api/v1/expense-reports/{row.id}"
+        row = await _reload(session, row, user)
+        response = json_response(
+            _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
+        )
+        await idempotency.finish(session, claim, response)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -364,11 +378,7 @@ async def create_expense_report(
     except Problem:
         await session.rollback()
         raise
-    location = f"/api/v1/expense-reports/{row.id}"
-    row = await _reload(session, row, user)
-    return json_response(
-        _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
-    )
+    return response
 
 
 @router.patch("/api/v1/expense-reports/{id}")
@@ -396,6 +406,11 @@ async def update_expense_report(
     for name, value in changes.items():
         setattr(row, name, value)
     try:
+        # hook entities/reports.yaml:27: before_update: hooks.normalise_title
+        await run_hook(
+            request, "ExpenseReport.before_update", "update", session, user, row, changes
+        )
+        await session.flush()
         await session.commit()
     except StaleDataError:
         await session.rollback()
@@ -405,6 +420,9 @@ async def update_expense_report(
     except IntegrityError as exc:
         await session.rollback()
         raise integrity_problem(exc, "expense_reports") from None
+    except Problem:
+        await session.rollback()
+        raise
     row = await _reload(session, row, user)
     return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})
 

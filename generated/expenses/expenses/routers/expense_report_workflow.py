@@ -96,7 +96,7 @@ def _answer(row: ExpenseReport, user: Any, status: int = 200) -> Response:
 def _rules_submit(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may submit: some allow rule holds and no deny rule does."""
     return [
-        # allow ExpenseReport.submit.1 (entities/reports.yaml:46): user == record.submitter
+        # allow ExpenseReport.submit.1 (entities/reports.yaml:49): user == record.submitter
         (
             "ExpenseReport.submit.1",
             "allow",
@@ -113,7 +113,7 @@ async def submit_expense_report(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `submit` transition: draft -> submitted. (entities/reports.yaml:43)"""
+    """The `submit` transition: draft -> submitted. (entities/reports.yaml:46)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -125,7 +125,7 @@ async def submit_expense_report(
         await decide(request, session, row, _rules_submit(user, input), "submit", user)
         check_state(request, row, "status", "submit", ("draft",))
         check_if_match(request, row)
-        # guard entities/reports.yaml:47: count(record.lines) > 0
+        # guard entities/reports.yaml:50: count(record.lines) > 0
         await check_guard(
             request,
             session,
@@ -153,9 +153,9 @@ async def submit_expense_report(
 def _approval_steps_approve() -> list[tuple[str, Any]]:
     """Each approval step: the role that gives it, and when it is required (None: always)."""
     return [
-        # step 1: manager (entities/reports.yaml:52)
+        # step 1: manager (entities/reports.yaml:55)
         ("manager", None),
-        # step 2: finance when record.total > 1000 (entities/reports.yaml:56)
+        # step 2: finance when record.total > 1000 (entities/reports.yaml:59)
         (
             "finance",
             sa.func.coalesce(
@@ -171,7 +171,7 @@ def _approval_steps_approve() -> list[tuple[str, Any]]:
 
 def _excluded_approve(user: Any) -> tuple[str, str, Any] | None:
     """Users who may never approve (their approval would not be independent)."""
-    # exclude: record.submitter (entities/reports.yaml:57)
+    # exclude: record.submitter (entities/reports.yaml:60)
     return (
         "ExpenseReport.approve.exclude",
         "the current user is the record's submitter",
@@ -186,7 +186,7 @@ async def approve_expense_report(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """Manager approval always; finance approval too above 1,000. (entities/reports.yaml:48)"""
+    """Manager approval always; finance approval too above 1,000. (entities/reports.yaml:51)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -227,7 +227,7 @@ async def approve_expense_report(
 def _rules_reject(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may reject: some allow rule holds and no deny rule does."""
     return [
-        # deny ExpenseReport.reject.roles (entities/reports.yaml:59): roles: [manager, finance]
+        # deny ExpenseReport.reject.roles (entities/reports.yaml:62): roles: [manager, finance]
         (
             "ExpenseReport.reject.roles",
             "deny",
@@ -245,7 +245,7 @@ def _rules_reject(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
                 )
             ),
         ),
-        # allow ExpenseReport.reject.1 (entities/reports.yaml:63): user != record.submitter
+        # allow ExpenseReport.reject.1 (entities/reports.yaml:66): user != record.submitter
         (
             "ExpenseReport.reject.1",
             "allow",
@@ -262,7 +262,7 @@ async def reject_expense_report(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `reject` transition: submitted -> rejected. (entities/reports.yaml:59)"""
+    """The `reject` transition: submitted -> rejected. (entities/reports.yaml:62)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, ExpenseReportRejectInput)
@@ -274,7 +274,7 @@ async def reject_expense_report(
         await decide(request, session, row, _rules_reject(user, input), "reject", user)
         check_state(request, row, "status", "reject", ("submitted",))
         check_if_match(request, row)
-        # effect entities/reports.yaml:67: set: {rejection_reason: input.reason}
+        # effect entities/reports.yaml:70: set: {rejection_reason: input.reason}
         row.rejection_reason = input.reason
         row.status = "rejected"
         await close_approvals(session, row, None)
@@ -290,7 +290,7 @@ async def reject_expense_report(
 def _rules_pay(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may pay: some allow rule holds and no deny rule does."""
     return [
-        # allow ExpenseReport.pay.roles (entities/reports.yaml:68): roles: [finance]
+        # allow ExpenseReport.pay.roles (entities/reports.yaml:71): roles: [finance]
         (
             "ExpenseReport.pay.roles",
             "allow",
@@ -307,7 +307,7 @@ async def pay_expense_report(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `pay` transition: approved -> paid. (entities/reports.yaml:68)"""
+    """The `pay` transition: approved -> paid. (entities/reports.yaml:71)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)

@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The Project endpoints: list, read, create, update, delete.
 
-Spec: keel.yaml:47
+Spec: keel.yaml:50
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from tasks.auth import optional_user, required_user
+from tasks import idempotency
 from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
 from tasks.db import read_session, write_session
 from tasks.models import Project, User, project_members
@@ -98,7 +99,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Project.list.1 (keel.yaml:65): user in record.members or user == record.owner or user.role == 'admin'
+    # allow Project.list.1 (keel.yaml:68): user in record.members or user == record.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -237,9 +238,12 @@ async def create_project(
 ) -> Response:
     """Create a Project; answers 201 with its Location and ETag."""
 
-    data = parse_body(
-        request, await request.body(), ProjectCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS
-    )
+    body = await request.body()
+    data = parse_body(request, body, ProjectCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
+    claim = await idempotency.begin(request, session, user, body)
+    if isinstance(claim, Response):
+        return claim
     values = data.model_dump()
     await _check_references(session, values)
     if values.get("slug") is None:
@@ -258,6 +262,12 @@ async def create_project(
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
+        # The answer is made before the commit, so a key's stored answer commits with the row.
+        location = f"/api/projects/{row.slug}"
+        response = json_response(
+            _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
+        )
+        await idempotency.finish(session, claim, response)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -265,8 +275,7 @@ async def create_project(
     except Problem:
         await session.rollback()
         raise
-    location = f"/api/projects/{row.slug}"
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
+    return response
 
 
 async def _free_slug(session: AsyncSession, base: str) -> str:

@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The Project transitions and actions (join, leave).
 
-Spec: keel.yaml:47
+Spec: keel.yaml:50
 
 A transition or action answers, in this order: 401 without a user, 400/415/422 for a body
 it cannot take, 404 when the record does not exist or the user may not read it, 403 when
@@ -70,7 +70,7 @@ def _answer(row: Project, user: Any, status: int = 200) -> Response:
 def _rules_join(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may join: some allow rule holds and no deny rule does."""
     return [
-        # allow Project.join.1 (keel.yaml:73): user.role == 'admin'
+        # allow Project.join.1 (keel.yaml:76): user.role == 'admin'
         (
             "Project.join.1",
             "allow",
@@ -87,7 +87,7 @@ async def join_project(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """An admin adds themselves to a project's members. (keel.yaml:71)"""
+    """An admin adds themselves to a project's members. (keel.yaml:74)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -98,7 +98,7 @@ async def join_project(
         row = await _load(session, parse_lookup(slug, parse_text), user)
         await decide(request, session, row, _rules_join(user, input), "join", user)
         check_if_match(request, row)
-        # effect keel.yaml:75: add: {members: user}
+        # effect keel.yaml:78: add: {members: user}
         await add_link(
             session,
             project_members,
@@ -119,7 +119,7 @@ async def join_project(
 def _rules_leave(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may leave: some allow rule holds and no deny rule does."""
     return [
-        # allow Project.leave.1 (keel.yaml:78): user in record.members and user != record.owner
+        # allow Project.leave.1 (keel.yaml:81): user in record.members and user != record.owner
         (
             "Project.leave.1",
             "allow",
@@ -146,7 +146,7 @@ async def leave_project(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """A member leaves a project they do not own. (keel.yaml:76)"""
+    """A member leaves a project they do not own. (keel.yaml:79)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -157,7 +157,7 @@ async def leave_project(
         row = await _load(session, parse_lookup(slug, parse_text), user)
         await decide(request, session, row, _rules_leave(user, input), "leave", user)
         check_if_match(request, row)
-        # effect keel.yaml:80: remove: {members: user}
+        # effect keel.yaml:83: remove: {members: user}
         await remove_link(
             session,
             project_members,

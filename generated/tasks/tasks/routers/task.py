@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The Task endpoints: list, read, create, update, delete.
 
-Spec: keel.yaml:82
+Spec: keel.yaml:85
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from tasks.auth import optional_user, required_user
+from tasks import idempotency
 from tasks.crud import broken_invariant, check_if_match, decide, etag, includes, order, parse_body
 from tasks.db import read_session, write_session
 from tasks.models import Project, Task, User, project_members, _today
@@ -139,7 +140,7 @@ def _filters(params: Any) -> list[Any]:
 def _computed(user: Any = None) -> dict[str, Any]:
     """This request's SQL for the computed fields: they may read the user and today's date."""
     return {
-        # overdue (keel.yaml:93): record.due_date != null and record.due_date < today() and record.status != 'done'
+        # overdue (keel.yaml:96): record.due_date != null and record.due_date < today() and record.status != 'done'
         "overdue": sa.func.coalesce(
             sa.and_(Task.due_date.is_not(None), Task.due_date < _today(), Task.status != "done"),
             sa.false(),
@@ -215,7 +216,7 @@ async def _check_references(session: AsyncSession, values: dict[str, Any]) -> No
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
-    # allow Task.list.1 (keel.yaml:104): user in record.project.members or user == record.project.owner or user.role == 'admin'
+    # allow Task.list.1 (keel.yaml:107): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -309,7 +310,7 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
 async def _check_stored_invariants(session: AsyncSession, row: Task) -> None:
     """The spec's invariants that look past the row, against the written row in one query."""
     statement = select(
-        # assignee_is_member (keel.yaml:117): record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
+        # assignee_is_member (keel.yaml:120): record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
         sa.or_(
             Task.assignee_id.is_(None),
             sa.exists().where(
@@ -414,7 +415,12 @@ async def create_task(
 ) -> Response:
     """Create a Task; answers 201 with its Location and ETag."""
 
-    data = parse_body(request, await request.body(), TaskCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    body = await request.body()
+    data = parse_body(request, body, TaskCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
+    # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
+    claim = await idempotency.begin(request, session, user, body)
+    if isinstance(claim, Response):
+        return claim
     values = data.model_dump()
     await _check_references(session, values)
     if user is None:
@@ -432,6 +438,13 @@ async def create_task(
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
         await _check_stored_invariants(session, row)
+        # The answer is made before the commit, so a key's stored answer commits with the row.
+        location = f"/api/tasks/{row.id}"
+        row = await _reload(session, row, user)
+        response = json_response(
+            _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
+        )
+        await idempotency.finish(session, claim, response)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -439,9 +452,7 @@ async def create_task(
     except Problem:
         await session.rollback()
         raise
-    location = f"/api/tasks/{row.id}"
-    row = await _reload(session, row, user)
-    return json_response(_to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)})
+    return response
 
 
 @router.patch("/api/tasks/{id}")

@@ -2,7 +2,7 @@
 # change the spec and run `keel generate`.
 """The Task transitions and actions (start, finish, reopen, assign) and named queries (my_open_tasks).
 
-Spec: keel.yaml:82
+Spec: keel.yaml:85
 
 A transition or action answers, in this order: 401 without a user, 400/415/422 for a body
 it cannot take, 404 when the record does not exist or the user may not read it, 403 when
@@ -84,7 +84,7 @@ def _answer(row: Task, user: Any, status: int = 200) -> Response:
 async def _check_invariants(session: AsyncSession, row: Task) -> None:
     """The spec's invariants, after an effect changed the row (a CHECK constraint guards the rest)."""
     record = row
-    # keel.yaml:117: record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
+    # keel.yaml:120: record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
     if not (
         await holds(
             session,
@@ -114,7 +114,7 @@ async def _check_invariants(session: AsyncSession, row: Task) -> None:
 def _rules_start(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may start: some allow rule holds and no deny rule does."""
     return [
-        # allow Task.start.1 (keel.yaml:143): user == record.assignee
+        # allow Task.start.1 (keel.yaml:146): user == record.assignee
         (
             "Task.start.1",
             "allow",
@@ -131,7 +131,7 @@ async def start_task(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `start` transition: todo -> in_progress. (keel.yaml:140)"""
+    """The `start` transition: todo -> in_progress. (keel.yaml:143)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -156,7 +156,7 @@ async def start_task(
 def _rules_finish(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may finish: some allow rule holds and no deny rule does."""
     return [
-        # allow Task.finish.1 (keel.yaml:147): user == record.assignee
+        # allow Task.finish.1 (keel.yaml:150): user == record.assignee
         (
             "Task.finish.1",
             "allow",
@@ -173,7 +173,7 @@ async def finish_task(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `finish` transition: in_progress -> done. (keel.yaml:144)"""
+    """The `finish` transition: in_progress -> done. (keel.yaml:147)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -198,7 +198,7 @@ async def finish_task(
 def _rules_reopen(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may reopen: some allow rule holds and no deny rule does."""
     return [
-        # allow Task.reopen.roles (keel.yaml:148): roles: [admin]
+        # allow Task.reopen.roles (keel.yaml:151): roles: [admin]
         (
             "Task.reopen.roles",
             "allow",
@@ -215,7 +215,7 @@ async def reopen_task(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """The `reopen` transition: done -> todo. (keel.yaml:148)"""
+    """The `reopen` transition: done -> todo. (keel.yaml:151)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, None)
@@ -240,7 +240,7 @@ async def reopen_task(
 def _rules_assign(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
     """Who may assign: some allow rule holds and no deny rule does."""
     return [
-        # allow Task.assign.1 (keel.yaml:125): user in record.project.members or user.role == 'admin'
+        # allow Task.assign.1 (keel.yaml:128): user in record.project.members or user.role == 'admin'
         (
             "Task.assign.1",
             "allow",
@@ -267,7 +267,7 @@ async def assign_task(
     session: AsyncSession = Depends(write_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """Give the task to a project member. (keel.yaml:121)"""
+    """Give the task to a project member. (keel.yaml:124)"""
     require_user(user)
     body = await request.body()
     input = parse_input(request, body, TaskAssignInput)
@@ -279,7 +279,7 @@ async def assign_task(
         await decide(request, session, row, _rules_assign(user, input), "assign", user)
         check_if_match(request, row)
         await check_reference(session, "assignee", User, input.assignee)
-        # guard keel.yaml:126: record.status != 'done'
+        # guard keel.yaml:129: record.status != 'done'
         await check_guard(
             request,
             session,
@@ -290,7 +290,7 @@ async def assign_task(
             409,
             "assign",
         )
-        # effect keel.yaml:128: set: {assignee: input.assignee}
+        # effect keel.yaml:131: set: {assignee: input.assignee}
         row.assignee_id = input.assignee
         session.info["keel_command"] = ("Task", "action", "assign")  # for audit hooks
         await session.flush()
@@ -304,7 +304,7 @@ async def assign_task(
 
 def _may_list(user: Any) -> Any:
     """Rows the user may list: a named query never shows more than the entity's list rule."""
-    # allow Task.list.1 (keel.yaml:104): user in record.project.members or user == record.project.owner or user.role == 'admin'
+    # allow Task.list.1 (keel.yaml:107): user in record.project.members or user == record.project.owner or user.role == 'admin'
     return sa.or_(
         (
             sa.exists().where(
@@ -336,13 +336,13 @@ async def my_open_tasks_task(
     session: AsyncSession = Depends(read_session),
     user: Any = Depends(optional_user),
 ) -> Response:
-    """Tasks assigned to me that are not done, soonest first. (keel.yaml:130)"""
+    """Tasks assigned to me that are not done, soonest first. (keel.yaml:133)"""
     params = request.query_params
     reject_unknown(params, frozenset({"limit", "cursor"}))
     limit = parse_limit(params.get("limit"), 50, 200)
     keys = _KEYS_MY_OPEN_TASKS
     clauses: list[Any] = [
-        # where keel.yaml:133: record.assignee == user and record.status != 'done'
+        # where keel.yaml:136: record.assignee == user and record.status != 'done'
         sa.and_(
             (Task.assignee_id == user.id if user is not None else Task.assignee_id.is_(None)),
             Task.status != "done",
