@@ -33,7 +33,7 @@ import warnings
 from pathlib import Path
 from typing import Sequence
 
-__all__ = ["LINE_LENGTH", "cache_dir", "cache_root", "format_python", "format_python_many"]
+__all__ = ["LINE_LENGTH", "FormatBatch", "cache_dir", "cache_root", "format_python", "format_python_many"]
 
 LINE_LENGTH = 100
 # The pinned mode, in one place: it builds black.Mode and it is part of every cache key.
@@ -94,6 +94,95 @@ def format_python_many(sources: Sequence[str], *, filenames: Sequence[str] | Non
                 compile(_MEMO[key], filename, "exec")  # raises the SyntaxError, naming the file
                 _COMPILES.add(key)
     return [_MEMO[k] for k in keys]
+
+
+class FormatBatch:
+    """``format_python_many`` for sources that arrive one by one: black runs while the caller renders.
+
+    Each source is looked up in the memo and the disk cache as it is added; the misses wait until
+    they add up to ``PARALLEL_MIN_LINES``, then a pool of workers starts and takes them (largest
+    first) and every later miss as it comes. ``results()`` waits for the pool, or formats the few
+    misses in this process if the pool never paid. The bytes are each file's black output, as with
+    ``format_python_many``; only the timing differs.
+    """
+
+    def __init__(self, jobs: int | None = None) -> None:
+        self._jobs = _jobs(jobs)
+        self._root = cache_dir()
+        self._keys: list[str] = []
+        self._filenames: list[str] = []
+        self._waiting: dict[str, str] = {}  # key -> source, not yet given to the pool
+        self._waiting_lines = 0
+        self._futures: dict[str, object] = {}  # key -> future
+        self._pool = None
+
+    def add(self, source: str, filename: str) -> None:
+        key = _key(source)
+        self._keys.append(key)
+        self._filenames.append(filename)
+        if key in _MEMO or key in self._waiting or key in self._futures:
+            return
+        if self._root is not None:
+            cached = _read_entry(self._root, key)
+            if cached is not None:
+                _MEMO[key] = cached
+                _COMPILES.add(key)
+                return
+        self._waiting[key] = source
+        self._waiting_lines += source.count("\n")
+        if self._pool is None and self._waiting_lines >= PARALLEL_MIN_LINES and self._jobs > 1:
+            self._start()
+        if self._pool is not None:
+            self._submit_waiting()
+
+    def _start(self) -> None:
+        import concurrent.futures
+        import multiprocessing
+
+        if multiprocessing.current_process().daemon:  # a daemon process may not start workers
+            self._jobs = 1
+            return
+        import black  # noqa: F401  (imported before the workers fork, so they inherit it)
+
+        self._pool = concurrent.futures.ProcessPoolExecutor(
+            max_workers=self._jobs, mp_context=multiprocessing.get_context(_start_method()))
+
+    def _submit_waiting(self) -> None:
+        for key in sorted(self._waiting, key=lambda k: -len(self._waiting[k])):  # largest first
+            self._futures[key] = self._pool.submit(_black, self._waiting[key])  # type: ignore[union-attr]
+        self._waiting.clear()
+
+    def close(self) -> None:
+        """Stop the workers without waiting for them (the caller gave up: an error)."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
+
+    def results(self) -> dict[str, str]:
+        """Each file's black output, by the name it was added with; each checked to compile (naming it)."""
+        done: dict[str, tuple[str, bool]] = {}
+        try:
+            for key, future in self._futures.items():
+                done[key] = future.result()  # type: ignore[attr-defined]
+        finally:
+            if self._pool is not None:
+                self._pool.shutdown(cancel_futures=True)
+                self._pool = None
+        for key, source in self._waiting.items():  # too few lines for a pool: here
+            done[key] = _black(source)
+        for key, (text, compiles) in done.items():
+            _MEMO[key] = text
+            if compiles:
+                _COMPILES.add(key)
+                if self._root is not None:
+                    _write_entry(self._root, key, text)
+        if done and self._root is not None:
+            _prune(self._root)
+        for key, filename in zip(self._keys, self._filenames):
+            if key not in _COMPILES:
+                compile(_MEMO[key], filename, "exec")  # raises the SyntaxError, naming the file
+                _COMPILES.add(key)
+        return {filename: _MEMO[key] for key, filename in zip(self._keys, self._filenames)}
 
 
 # -- black ------------------------------------------------------------------------------------------------

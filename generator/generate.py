@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from functools import lru_cache
 
-from generator.formatting import cache_root, format_python_many
+from generator.formatting import FormatBatch, cache_root
 from generator.ir.nodes import AppIR
 from generator.paths import templates_dir
 from generator.targets import JsonFile, TemplateFile, header, plan_files
@@ -89,6 +89,42 @@ def _bytecode_cache():
     return UserBytecodeCache()
 
 
+def json_text(document: object) -> str:
+    """``json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False)`` and a newline, made by orjson.
+
+    orjson writes the same bytes ten times faster (the indenting json encoder is pure Python: 0.7 s
+    at 200 entities), except for what it spells differently or refuses: floats in exponent form,
+    NaN and infinities, integers beyond 64 bits. A document holding one goes through json.
+    """
+    import orjson
+
+    if not _orjson_safe(document):
+        return json.dumps(document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    return orjson.dumps(document, option=orjson.OPT_INDENT_2 | orjson.OPT_SORT_KEYS).decode("utf-8") + "\n"
+
+
+def _orjson_safe(document: object) -> bool:
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        kind = type(value)
+        if kind is dict:
+            if any(type(k) is not str for k in value):  # type: ignore[union-attr]
+                return False
+            stack.extend(value.values())  # type: ignore[union-attr]
+        elif kind is list or kind is tuple:
+            stack.extend(value)  # type: ignore[arg-type]
+        elif kind is float:
+            text = repr(value)
+            if "e" in text or "n" in text:  # 1e+16, nan, inf: orjson spells these otherwise
+                return False
+        elif kind is int and not -(2**63) <= value < 2**64:  # type: ignore[operator]
+            return False
+        elif kind not in (str, bool, int, type(None)):
+            return False
+    return True
+
+
 def render_files(ir: AppIR, previous: Previous | None = None, allow_destructive: bool = False) -> dict[str, bytes]:
     """Every output file's exact bytes, keyed by POSIX path relative to the output directory.
 
@@ -98,33 +134,38 @@ def render_files(ir: AppIR, previous: Previous | None = None, allow_destructive:
     lose data (unless ``allow_destructive``) or that stored rows cannot satisfy.
     """
     texts: dict[str, str] = {}
-    python: list[str] = []  # formatted together below: cached, and in parallel when that pays
-    dumped: dict[int, str] = {}
-    planned_files = plan_files(ir)  # kept alive while ``dumped`` is keyed by its documents' ids
-    for planned in planned_files:
-        if isinstance(planned, TemplateFile):
-            texts[planned.path] = _environment().get_template(planned.template).render(**planned.context)
-            if planned.path.endswith(".py"):  # TOML and Markdown are rendered as written
-                python.append(planned.path)
-        elif isinstance(planned, JsonFile):
-            # The same document may be written twice (openapi.json beside the app and inside it):
-            # serialised once, since at 200 entities that is 10 MB of indented JSON.
-            key = id(planned.document)
-            if key not in dumped:
-                dumped[key] = json.dumps(planned.document, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-            texts[planned.path] = dumped[key]
-        else:  # pragma: no cover
-            raise TypeError(planned)
-    history = plan_history(ir, header(ir), lambda template, context: _environment().get_template(template).render(
-        **context), previous, allow_destructive)
+    batch = FormatBatch()  # black runs (cached, in parallel when that pays) while the rest renders
+    try:
+        dumped: dict[int, str] = {}
+        planned_files = plan_files(ir)  # kept alive while ``dumped`` is keyed by its documents' ids
+        for planned in planned_files:
+            if isinstance(planned, TemplateFile):
+                texts[planned.path] = _environment().get_template(planned.template).render(**planned.context)
+                if planned.path.endswith(".py"):  # TOML and Markdown are rendered as written
+                    batch.add(texts[planned.path], planned.path)
+            elif isinstance(planned, JsonFile):
+                # The same document may be written twice (openapi.json beside the app and inside it):
+                # serialised once, since at 200 entities that is 10 MB of indented JSON.
+                key = id(planned.document)
+                if key not in dumped:
+                    dumped[key] = json_text(planned.document)
+                texts[planned.path] = dumped[key]
+            else:  # pragma: no cover
+                raise TypeError(planned)
+        history = plan_history(ir, header(ir), lambda template, context: _environment().get_template(
+            template).render(**context), previous, allow_destructive)
+        for path, text in history.texts.items():
+            if path.endswith(".py"):
+                batch.add(text, path)
+        # Each is also compiled (or known to compile): a generated module that does not compile is a Keel bug.
+        formatted = batch.results()
+    except BaseException:
+        batch.close()
+        raise
     for path in history.drop:
         texts.pop(path, None)
-        if path in python:
-            python.remove(path)
     texts.update(history.texts)
-    python += [p for p in history.texts if p.endswith(".py")]
-    # Each is also compiled (or known to compile): a generated module that does not compile is a Keel bug.
-    texts.update(zip(python, format_python_many([texts[p] for p in python], filenames=python)))
+    texts.update({path: text for path, text in formatted.items() if path in texts})
     files = {path: text.encode("utf-8") for path, text in texts.items()}
     files.update(history.verbatim)  # earlier revisions, byte for byte
     return dict(sorted(files.items()))

@@ -220,6 +220,34 @@ def test_a_module_that_does_not_compile_names_its_file_and_is_not_cached(monkeyp
     assert entries(tmp_path) == []
 
 
+@pytest.mark.parametrize("threshold", [0, 40, 10**9])  # the pool from the first file, midway, never
+def test_a_batch_gives_what_format_python_many_gives(monkeypatch, threshold):
+    """FormatBatch formats while sources are still being added (the pool starts once the misses add
+    up to PARALLEL_MIN_LINES): the bytes, by file name, are format_python_many's."""
+    monkeypatch.setattr(formatting, "PARALLEL_MIN_LINES", threshold)
+    sources = {f"pkg/m{i}_{j}.py": src.replace("x =", f"x{i} =") for i in range(4) for j, src in enumerate(SOURCES)}
+    sources.update({f"app/{name}": raw for name, raw in raw_python(REPO / "specs/tasks").items()})
+    batch = formatting.FormatBatch(jobs=2)
+    for name, source in sources.items():
+        batch.add(source, name)
+    assert batch.results() == {name: reference(source) for name, source in sources.items()}
+    forget(monkeypatch)
+    again = formatting.FormatBatch(jobs=2)  # everything from the disk cache now: black is not called
+    calls = count_black_calls(monkeypatch)
+    for name, source in sources.items():
+        again.add(source, name)
+    assert again.results() == {name: reference(source) for name, source in sources.items()} and calls == []
+
+
+def test_a_batch_names_the_file_that_does_not_compile(monkeypatch, tmp_path):
+    monkeypatch.setattr(formatting, "_black", lambda source: ("def f(:\n    pass\n", False))
+    batch = formatting.FormatBatch(jobs=1)
+    batch.add("anything\n", "pkg/broken.py")
+    with pytest.raises(SyntaxError) as raised:
+        batch.results()
+    assert raised.value.filename == "pkg/broken.py" and entries(tmp_path) == []
+
+
 def raw_python(spec: Path) -> dict[str, str]:
     """The example's Python files as rendered by the templates, before black."""
     from generator.generate import _environment

@@ -81,11 +81,17 @@ def test_the_files_that_grow_with_the_spec_are_black_stable_as_rendered(tmp_path
     spec = bench.write_synthetic_spec(tmp_path / "spec", 10)
     rendered: dict[str, str] = {}
 
-    def keep(sources, filenames=None, **_):  # the render, before black
-        rendered.update(zip(filenames, sources))
-        return list(sources)
+    class Keep:  # the render, before black
+        def add(self, source: str, filename: str) -> None:
+            rendered[filename] = source
 
-    monkeypatch.setattr(generate, "format_python_many", keep)
+        def results(self) -> dict[str, str]:
+            return dict(rendered)
+
+        def close(self) -> None:
+            pass
+
+    monkeypatch.setattr(generate, "FormatBatch", Keep)
     result = validate_path(spec)
     assert result.ok, result.diagnostics
     render_files(build_ir(result.spec, result.source_map, result.root))
