@@ -419,7 +419,7 @@ def test_tables_are_created_after_the_tables_they_reference(tmp_path):
 
 
 def test_the_migrate_command_gives_sqlite_planner_statistics(tmp_path):
-    """`python -m <app> migrate` also runs a sampled ANALYZE on SQLite: without statistics its planner
+    """`python -m <app> migrate` also runs ANALYZE on SQLite: without statistics its planner
     chose a poor index for a filtered list at a million rows (bench/api_bench.py)."""
     out = render_app("tasks", tmp_path)
     db = tmp_path / "app.db"

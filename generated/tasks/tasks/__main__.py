@@ -35,8 +35,10 @@ def migrate() -> None:
 def refresh_sqlite_statistics() -> None:
     """Give SQLite's query planner fresh table statistics (PostgreSQL's autovacuum keeps its own).
 
-    Without them SQLite can choose a poor index on large tables (seen at a million rows).
-    ``analysis_limit`` samples each index, so this stays fast whatever the database's size.
+    Without them, or with sampled ones (``analysis_limit``), SQLite filtered on the equality
+    index and sorted in a temporary B-tree instead of walking the index that gives the order:
+    37 ms instead of 0.4 ms for a page at a million rows. A full ANALYZE reads every index,
+    about a second per million rows, once per ``migrate`` (and so per ``serve`` start).
     """
     import os
 
@@ -49,7 +51,6 @@ def refresh_sqlite_statistics() -> None:
     engine = create_engine(url.set(drivername="sqlite"), poolclass=pool.NullPool)
     try:
         with engine.connect() as connection:
-            connection.exec_driver_sql("PRAGMA analysis_limit=1000")
             connection.exec_driver_sql("ANALYZE")
             connection.commit()
     finally:
