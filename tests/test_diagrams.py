@@ -7,9 +7,7 @@ test_generated_openapi.py; it skips when npm is missing, unless KEEL_REQUIRE_LIN
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 
@@ -21,9 +19,9 @@ from generator.ir import build_ir
 from generator.pipeline import validate_path
 from generator.targets import TemplateFile, plan_files
 from tests.conftest import REPO
+from tests.npm_tools import npm_install
 
 TASKS, EXPENSES = REPO / "specs/tasks", REPO / "specs/expenses"
-CACHE = REPO / ".cache"  # holds its own .gitignore ("*"), so nothing in it is ever committed
 MERMAID_VERSION, JSDOM_VERSION = "11.17.2", "26.1.0"
 
 # Entity, field and state names that are Mermaid keywords, and text that would break a label.
@@ -164,43 +162,10 @@ process.stdout.write(JSON.stringify(results));
 @pytest.fixture(scope="session")
 def mermaid_parse() -> Path:
     """A Node script that parses diagrams with Mermaid at a pinned version (installed once into .cache/)."""
-    required = os.environ.get("KEEL_REQUIRE_LINT") == "1"
-
-    def unavailable(reason: str):
-        if required:
-            pytest.fail(f"Mermaid parsing is required (KEEL_REQUIRE_LINT=1) but {reason}")
-        pytest.skip(f"Mermaid parsing not run: {reason} (set KEEL_REQUIRE_LINT=1 to make this a failure)")
-
-    prefix = CACHE / f"mermaid-{MERMAID_VERSION}-jsdom-{JSDOM_VERSION}"
+    prefix = npm_install("Mermaid parsing", f"mermaid-{MERMAID_VERSION}-jsdom-{JSDOM_VERSION}",
+                         [f"mermaid@{MERMAID_VERSION}", f"jsdom@{JSDOM_VERSION}"],
+                         Path("node_modules/mermaid/package.json"), timeout=300)
     script = prefix / "parse.mjs"
-    if (prefix / "node_modules" / "mermaid" / "package.json").exists():
-        script.write_text(PARSE_SCRIPT)
-        return script
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        unavailable("npm or node is not installed")
-    CACHE.mkdir(exist_ok=True)
-    ignore = CACHE / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    staging = CACHE / f"{prefix.name}.{os.getpid()}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        result = subprocess.run(
-            [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--loglevel=error",
-             f"mermaid@{MERMAID_VERSION}", f"jsdom@{JSDOM_VERSION}"],
-            capture_output=True, text=True, timeout=300, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(staging, ignore_errors=True)
-        unavailable("`npm install mermaid jsdom` timed out")
-    if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        unavailable(f"`npm install mermaid jsdom` failed: {result.stderr[-2000:]}")
-    try:
-        staging.rename(prefix)  # whole or not at all, so a broken install is never taken as the cache
-    except OSError:  # another run installed it meanwhile
-        shutil.rmtree(staging, ignore_errors=True)
     script.write_text(PARSE_SCRIPT)
     return script
 

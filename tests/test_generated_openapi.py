@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import shutil
 import subprocess
 import uuid
 from html.parser import HTMLParser
@@ -38,13 +37,13 @@ from generator.targets.anonymous import refuses_anonymous
 from generator.targets.app import router_context
 from generator.targets.openapi import SERVED, openapi_document
 from tests.conftest import REPO
+from tests.npm_tools import npm_install
 from tests.generated_app import import_package_module, render_into
 from tests.test_generated_api import pg_database  # noqa: F401  (a fixture: a fresh PostgreSQL database)
 
 CATALOG = REPO / "tests/specs/catalog"
 EXAMPLES = {"catalog": CATALOG, "tasks": REPO / "specs/tasks", "expenses": REPO / "specs/expenses"}
 REDOCLY_VERSION = "2.77.0"
-CACHE = REPO / ".cache"  # holds its own .gitignore ("*"), so nothing in it is ever committed
 # Redocly's `recommended-strict` (every recommended rule an error), plus stricter rules that fit.
 LINT_CONFIG = """\
 extends:
@@ -301,43 +300,9 @@ def test_bounded_decimals_in_the_documents(documents):
 @pytest.fixture(scope="session")
 def redocly() -> Path:
     """Redocly's CLI at a pinned version, installed once into .cache/ (git-ignored by its own .gitignore)."""
-    required = os.environ.get("KEEL_REQUIRE_LINT") == "1"
-
-    def unavailable(reason: str):
-        if required:
-            pytest.fail(f"Redocly lint is required (KEEL_REQUIRE_LINT=1) but {reason}")
-        pytest.skip(f"Redocly lint not run: {reason} (set KEEL_REQUIRE_LINT=1 to make this a failure)")
-
-    prefix = CACHE / f"redocly-cli-{REDOCLY_VERSION}"
-    binary = prefix / "node_modules" / ".bin" / "redocly"
-    if binary.exists():
-        return binary
-    npm = shutil.which("npm")
-    if npm is None or shutil.which("node") is None:
-        unavailable("npm or node is not installed")
-    CACHE.mkdir(exist_ok=True)
-    ignore = CACHE / ".gitignore"
-    if not ignore.exists():
-        ignore.write_text("*\n")
-    staging = CACHE / f"redocly-cli-{REDOCLY_VERSION}.{os.getpid()}.partial"
-    shutil.rmtree(staging, ignore_errors=True)
-    try:
-        result = subprocess.run(
-            [npm, "install", "--prefix", str(staging), "--no-audit", "--no-fund", "--loglevel=error",
-             f"@redocly/cli@{REDOCLY_VERSION}"],
-            capture_output=True, text=True, timeout=600, check=False,
-        )
-    except subprocess.TimeoutExpired:
-        shutil.rmtree(staging, ignore_errors=True)
-        unavailable("`npm install @redocly/cli` timed out")
-    if result.returncode != 0:
-        shutil.rmtree(staging, ignore_errors=True)
-        unavailable(f"`npm install @redocly/cli@{REDOCLY_VERSION}` failed: {result.stderr[-2000:]}")
-    try:
-        staging.rename(prefix)  # whole or not at all, so a broken install is never taken as the cache
-    except OSError:  # another run installed it meanwhile
-        shutil.rmtree(staging, ignore_errors=True)
-    return binary
+    binary = Path("node_modules/.bin/redocly")
+    return npm_install("Redocly lint", f"redocly-cli-{REDOCLY_VERSION}", [f"@redocly/cli@{REDOCLY_VERSION}"],
+                       binary) / binary
 
 
 def test_documents_lint_clean_with_redocly(redocly, documents, specs, tmp_path):
