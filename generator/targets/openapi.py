@@ -298,14 +298,29 @@ class _Builder:
                 media = content.setdefault(_PROBLEM, {"examples": {}})
                 media["examples"][name] = {"summary": summary, "value": doc}
             if _PROBLEM in content:
+                # Members beyond RFC 9457's (rule, explanation, state...) are declared where an example has them.
+                extras = sorted({k for ex in content[_PROBLEM]["examples"].values() for k in ex["value"]
+                                 if k in _PROBLEM_EXTRAS})
                 content[_PROBLEM]["schema"] = {
                     "allOf": [self.problem_schema()],
-                    "properties": {"status": {"const": status}, "code": {"enum": codes}},
+                    "properties": {"status": {"const": status}, "code": {"enum": codes},
+                                   **{k: _PROBLEM_EXTRAS[k] for k in extras}},
                 }
             headers = {"X-Request-ID": self.header("X-Request-ID"), **(extra_headers or {}).get(status, {})}
             out[str(status)] = {"description": _describe(status, codes, _JSON in content),
                                 "headers": headers, "content": content}
         return out
+
+
+# Problem members some endpoints add beyond RFC 9457's (templates/app/package/crud.py.j2, workflow.py.j2).
+_PROBLEM_EXTRAS = {
+    "rule": {"type": "string", "description": "The id of the spec rule that decided (`<Entity>.<name>...`)."},
+    "explanation": {"type": "string", "description": "The deciding rule in English (development mode only)."},
+    "transition": {"type": "string"},
+    "state": {"type": "string", "description": "The record's current state."},
+    "allowed_from": {"type": "array", "items": {"type": "string"},
+                     "description": "The states the transition starts from."},
+}
 
 
 def _describe(status: int, codes: list[str], field_map: bool) -> str:
@@ -592,9 +607,7 @@ def _operation(b: _Builder, e: EntityIR, ep: EndpointIR, view: EntityApiView, ct
     params.append(b.parameter("RequestId"))
     operation["parameters"] = params
     operation["description"] = " ".join(description)
-    from generator.targets.openapi_workflows import _declare_extras  # `rule` on invariant_violated
-
-    operation["responses"] = _declare_extras({**responses, **b.responses(problems, extra_headers)})
+    operation["responses"] = {**responses, **b.responses(problems, extra_headers)}
     for name in shared:
         status, ref = b.shared_response(name)
         operation["responses"][str(status)] = ref

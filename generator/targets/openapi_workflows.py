@@ -52,27 +52,6 @@ def _example_key(e: EntityIR) -> str:
     return "42" if column.py_type == "int" else "3fa85f64-5717-4562-b3fc-2c963f66afa6"
 
 
-_EXTRA = {
-    "rule": {"type": "string", "description": "The id of the spec rule that decided (`<Entity>.<name>...`)."},
-    "explanation": {"type": "string", "description": "The deciding rule in English (development mode only)."},
-    "transition": {"type": "string"},
-    "state": {"type": "string", "description": "The record's current state."},
-    "allowed_from": {"type": "array", "items": {"type": "string"},
-                     "description": "The states the transition starts from."},
-}
-
-
-def _declare_extras(responses: dict[str, Any]) -> dict[str, Any]:
-    """Problem members beyond RFC 9457's that these endpoints add, declared where an example uses them."""
-    for response in responses.values():
-        media = response.get("content", {}).get("application/problem+json") if isinstance(response, dict) else None
-        if not media:
-            continue
-        used = {k for ex in media.get("examples", {}).values() for k in ex["value"] if k in _EXTRA}
-        media["schema"]["properties"].update({k: _EXTRA[k] for k in sorted(used)})
-    return responses
-
-
 def _path_params(path: str, e: EntityIR) -> list[dict[str, Any]]:
     out = []
     for name in re.findall(r"{([^}]+)}", path):
@@ -210,7 +189,7 @@ def _command(b, ir: AppIR, e: EntityIR, view: EntityApiView, c: CommandIR) -> di
                                                         "(its state is unchanged).")
     params.append(b.parameter("RequestId"))
     operation["parameters"] = params
-    operation["responses"] = {**responses, **_declare_extras(b.responses(problems, extra_headers))}
+    operation["responses"] = {**responses, **b.responses(problems, extra_headers)}
     for name in shared:
         status, ref = b.shared_response(name)
         operation["responses"][str(status)] = ref
