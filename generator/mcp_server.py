@@ -67,10 +67,7 @@ def _validate(a: dict[str, Any]) -> Document:
 
 
 def _plan(a: dict[str, Any]) -> Document:
-    try:  # generator/plan.py arrives with `keel plan`; until then the tool says so
-        from generator.plan import plan_document
-    except ImportError as exc:
-        return usage_document("keel.plan/1", f"`plan` is not available in Keel {__version__}: {exc}")
+    from generator.plan import plan_document
     from generator.diff.source import SourceError
 
     kwargs: dict[str, Any] = {}

@@ -18,7 +18,6 @@ Reads only: nothing is written, no database is touched.
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import textwrap
@@ -73,21 +72,15 @@ def _diff(spec: Path, against: str | None) -> dict[str, Any]:
     """``keel diff --against`` as a dict, or why there is no baseline to compare with."""
     if against is None:
         return {"baseline": None, "reason": "no baseline asked for (--against none)"}
-    from types import SimpleNamespace
+    from generator.documents import diff_document
 
-    from generator.diff.command import run_diff
-
-    # The namespace keel diff's parser would build for `keel diff --against REV SPEC --format json`.
-    args = SimpleNamespace(specs=[str(spec)], against=against, allow=[], allow_breaking=False,
-                           allow_destructive=False, format="json")
-    outcome = run_diff(args, colour=False)
-    if outcome.code == 2:  # not in git, unknown revision, or the spec is new at that revision
-        return {"baseline": None, "reason": outcome.err.removeprefix("keel: ").strip()}
-    document = json.loads(outcome.out)
-    if document.get("format", "").startswith("keel.diagnostics"):  # the baseline itself does not validate
+    result = diff_document([str(spec)], against=against)  # `keel diff --against REV SPEC --format json`
+    if result.doc.get("format", "").startswith("keel.diagnostics"):  # the baseline itself does not validate
         return {"baseline": f"{against}:{spec}", "reason": "the baseline does not validate",
-                "diagnostics": document.get("diagnostics", [])}
-    return {"baseline": f"{against}:{spec}", "blocking": outcome.code != 0, **document}
+                "diagnostics": result.doc.get("diagnostics", [])}
+    if result.error:  # not in git, unknown revision, or the spec is new at that revision
+        return {"baseline": None, "reason": result.doc["error"]}
+    return {"baseline": f"{against}:{spec}", "blocking": result.code != 0, **result.doc}
 
 
 def _files_and_migration(result, ir, out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]

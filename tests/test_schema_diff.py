@@ -119,3 +119,13 @@ def test_a_new_entity_is_created_after_the_tables_it_references(schema):
     assert "sa.ForeignKeyConstraint(['order_id'], ['orders.id']" in _up(diff)
     assert diff.steps[0].down[-1] == "op.drop_table('lines')"
     assert "op.drop_index(op.f('ix_lines_order_id'), table_name='lines')" in diff.steps[0].down
+
+
+def test_how_keel_spells_a_type_is_not_a_schema_change(schema):
+    """A snapshot written by a Keel that quoted a type differently (`'sqlite'` / `"sqlite"`) is the same schema."""
+    old = schema(BASE)
+    respelled = {name: {**table, "columns": [{**c, "type": c["type"].replace('"', "'").replace("(", "( ")}
+                                             for c in table["columns"]]}
+                 for name, table in old.items()}
+    assert any(c["type"] != d["type"] for t in old for c, d in zip(old[t]["columns"], respelled[t]["columns"]))
+    assert schema_equal(respelled, old) and diff_schemas(respelled, old).empty

@@ -31,6 +31,7 @@ The downgrade is the reverse, step by step; a revision with an irreversible step
 
 from __future__ import annotations
 
+import ast
 import copy
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,9 +82,27 @@ def _strip(t: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def _canonical(snapshot: dict[str, Any]) -> dict[str, Any]:
+    """The snapshot with each column type in one spelling (parsed and unparsed), so that a change in
+    how Keel writes a type (quotes, spaces) is never taken for a change of the column."""
+    out = {}
+    for name, table in snapshot.items():
+        columns = [{**c, "type": _canonical_type(c["type"])} if "type" in c else c for c in table["columns"]]
+        out[name] = {**table, "columns": columns}
+    return out
+
+
+def _canonical_type(text: str) -> str:
+    try:
+        return ast.unparse(ast.parse(text, mode="eval"))
+    except SyntaxError:
+        return text
+
+
 def schema_equal(old: dict[str, Any], new: dict[str, Any]) -> bool:
     """Whether two snapshots describe the same database schema (spec locations and defaults aside),
     and no stored row names an entity that was renamed (see ``_relabels``)."""
+    old, new = _canonical(old), _canonical(new)
     if old.keys() != new.keys() or any(_strip(old[n]) != _strip(new[n]) for n in old):
         return False
     return not _relabels(old, new, {})
@@ -164,6 +183,7 @@ def _relabels(old: dict[str, Any], new: dict[str, Any], tables: dict[str, str]) 
 
 
 def diff_schemas(old: dict[str, Any], new: dict[str, Any]) -> SchemaDiff:
+    old, new = _canonical(old), _canonical(new)
     d = SchemaDiff()
     table_renames, column_renames = _renames(old, new)
     for a, b in sorted(table_renames.items()):
