@@ -230,14 +230,12 @@ def _remember(args: argparse.Namespace, key: str | None, result, package: str, f
 def _render_with_history(args: argparse.Namespace, result, ir, out_dir: Path, command: str):
     """The files, with the migration history ``out_dir`` holds (a schema change adds a revision).
     None after reporting a refused migration (a change that loses data, or an unreadable history)."""
-    from generator.generate import MigrationRefused, render_files
+    from generator.generate import render_with_history
     from generator.report import render_github, render_human, render_json
-    from generator.targets.revisions import read_previous, refusal_diagnostics
 
-    try:
-        return render_files(ir, read_previous(out_dir), getattr(args, "allow_destructive", False))
-    except MigrationRefused as refused:
-        diagnostics = refusal_diagnostics(refused.losses, result.root)
+    files, diagnostics = render_with_history(ir, out_dir, result.root, getattr(args, "allow_destructive", False))
+    if files is not None:
+        return files
     if args.format == "json":
         print(render_json(command, diagnostics, result.files, False))
     elif args.format == "github":

@@ -83,13 +83,11 @@ def _validated(spec: Path, command: str, missing_code: int = EXIT_FAILED):  # ty
 
 def _files(result, ir, out_dir: Path, command: str, allow_destructive: bool):  # type: ignore[no-untyped-def]
     """(files, None), or (None, the refused migration's diagnostics document)."""
-    from generator.generate import MigrationRefused, render_files
-    from generator.targets.revisions import read_previous, refusal_diagnostics
+    from generator.generate import render_with_history
 
-    try:
-        return render_files(ir, read_previous(out_dir), allow_destructive), None
-    except MigrationRefused as refused:
-        diagnostics = refusal_diagnostics(refused.losses, result.root)
+    files, diagnostics = render_with_history(ir, out_dir, result.root, allow_destructive)
+    if files is not None:
+        return files, None
     return None, _diagnostics(command, diagnostics, result.files, EXIT_FAILED)
 
 

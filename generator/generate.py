@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 from functools import lru_cache
+from pathlib import Path
 
 from generator.formatting import FormatBatch, cache_root
 from generator.ir.nodes import AppIR
@@ -17,7 +18,7 @@ from generator.paths import templates_dir
 from generator.targets import JsonFile, TemplateFile, header, plan_files
 from generator.targets.revisions import MigrationRefused, Previous, plan_history
 
-__all__ = ["MigrationRefused", "render_files"]
+__all__ = ["MigrationRefused", "render_files", "render_with_history"]
 
 
 @lru_cache(maxsize=1)
@@ -123,6 +124,17 @@ def _orjson_safe(document: object) -> bool:
         elif kind not in (str, bool, int, type(None)):
             return False
     return True
+
+
+def render_with_history(ir: AppIR, out_dir: Path, spec_root: Path | None, allow_destructive: bool = False):  # type: ignore[no-untyped-def]
+    """``render_files`` with the migration history ``out_dir`` holds: (files, []), or (None, the
+    diagnostics of a refused migration: a change that loses data, or an unreadable history)."""
+    from generator.targets.revisions import read_previous, refusal_diagnostics
+
+    try:
+        return render_files(ir, read_previous(out_dir), allow_destructive), []
+    except MigrationRefused as refused:
+        return None, refusal_diagnostics(refused.losses, spec_root)
 
 
 def render_files(ir: AppIR, previous: Previous | None = None, allow_destructive: bool = False) -> dict[str, bytes]:

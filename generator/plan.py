@@ -84,16 +84,14 @@ def _diff(spec: Path, against: str | None) -> dict[str, Any]:
 
 
 def _files_and_migration(result, ir, out_dir: Path) -> tuple[dict[str, Any], dict[str, Any]]:  # type: ignore[no-untyped-def]
-    from generator.generate import MigrationRefused, render_files
+    from generator.generate import render_with_history
     from generator.report import diagnostic_json
-    from generator.targets.revisions import read_previous, refusal_diagnostics
     from generator.writer import plan
 
     spec_ref = Path(os.path.relpath(result.root, os.path.abspath(out_dir))).as_posix()
-    try:
-        files = render_files(ir, read_previous(out_dir))
-    except MigrationRefused as refused:
-        diagnostics = [diagnostic_json(d) for d in refusal_diagnostics(refused.losses, result.root)]
+    files, refusal = render_with_history(ir, out_dir, result.root)
+    if files is None:
+        diagnostics = [diagnostic_json(d) for d in refusal]
         return ({"out": str(out_dir), "computed": False},
                 {"status": "refused", "diagnostics": diagnostics,
                  "hint": "the change would lose data: keep the field, declare a rename (renamed_from), or "
