@@ -15,8 +15,10 @@ from generator.targets.api import api_view
 from generator.targets.docs import docs_files
 from generator.targets.auth import auth_files, main_auth_context
 from generator.targets.extensions import entity_hooks_context, extension_files, has_extensions
-from generator.targets.app import router_context, serializer_imports, serializer_views, visibility_context
+from generator.targets.app import (router_context, schema_imports, serializer_imports, serializer_views,
+                                   visibility_context)
 from generator.targets.jsonschemas import entity_schemas
+from generator.targets.router_imports import router_imports
 from generator.targets.migrations import migration_files
 from generator.targets.openapi import openapi_document
 from generator.targets.tests import suite_files
@@ -87,7 +89,9 @@ def _wire(e, attr: str) -> str:
 
 
 def _with_hooks(ir: AppIR, e, context: dict[str, Any]) -> dict[str, Any]:  # type: ignore[no-untyped-def]
-    return {**context, **entity_hooks_context(ir, e, context)}
+    """The router's context with its hooks, and the imports its code needs (those depend on both)."""
+    context = {**context, **entity_hooks_context(ir, e, context)}
+    return {**context, **router_imports(context)}
 
 
 def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
@@ -100,6 +104,7 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
     head = header(ir)
     base = {"header": head, "package": pkg, "title": ir.title}
     views = [api_view(ir, e) for e in ir.entities]
+    serializers = serializer_views(ir)
     unique_fields = sorted(
         (uc.name, tuple(_wire(e, c) for c in uc.columns))
         for e in ir.entities
@@ -122,9 +127,10 @@ def plan_files(ir: AppIR) -> list[TemplateFile | JsonFile]:
         TemplateFile(f"{pkg}/middleware.py", "app/package/middleware.py.j2", base),
         TemplateFile(f"{pkg}/access.py", "app/package/access.py.j2", {**base, "auth_scheme": ir.auth_scheme}),
         TemplateFile(f"{pkg}/visibility.py", "app/package/visibility.py.j2", {**base, **visibility_context(ir)}),
-        TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2", {**base, "entities": views}),
+        TemplateFile(f"{pkg}/schemas.py", "app/package/schemas.py.j2",
+                     {**base, "entities": views, **schema_imports(views)}),
         TemplateFile(f"{pkg}/serializers.py", "app/package/serializers.py.j2",
-                     {**base, "entities": serializer_views(ir), **serializer_imports(ir)}),
+                     {**base, "entities": serializers, **serializer_imports(serializers)}),
         TemplateFile(f"{pkg}/routers/__init__.py", "app/package/routers/__init__.py.j2", base),
         TemplateFile(f"{pkg}/__main__.py", "app/package/__main__.py.j2", {**base, "auth": main_auth_context(ir),
                                                                       "dispatch": has_notifications(ir),

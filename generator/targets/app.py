@@ -130,6 +130,10 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     computed_filters = [f for c in e.computed for f in _computed_filters(c)]
     list_params |= {f.param for f in computed_filters}
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
+    # Which row a read, update or delete loads: by its lookup, not soft-deleted, and visible to the user.
+    load_where = [f"{e.name}.{view.lookup} == parse_lookup({view.lookup}, {view.lookup_parse})"]
+    load_where += [f"{e.name}.deleted_at.is_(None)"] if view.soft_delete else []
+    load_where += [f"{_own_read_filter(e)}(user)"] if _own_read_filter(e) else []
     return {
         "header": header,
         "package": ir.package,
@@ -172,6 +176,7 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "count_key": view.envelope_count if view.envelope else "total",
         "one_open": one_open,
         "one_close": one_close,
+        "load_where": f"[{', '.join(load_where)}]",
         **_frozen_hooks(ir, e),  # workflow.py's frozen-field checks this router calls
     }
 
@@ -196,7 +201,7 @@ def serializer_views(ir: AppIR) -> list[dict]:
         view = api_view(ir, e)
         guarded_attrs = {r.attr: r for r in e.field_rules if r.op == "read"}
         wires = {c.wire: c.name for c in e.columns}
-        out.append({
+        serializer = {
             "name": e.name,
             "module": e.module,
             "fields": [(wire, value) for wire, value in view.read_fields if wires[wire] not in guarded_attrs],
@@ -207,8 +212,22 @@ def serializer_views(ir: AppIR) -> list[dict]:
             "guarded": [{"wire": r.wire, "value": dict(view.read_fields)[r.wire], "python": r.python, "id": r.id,
                          "source": r.source, "comment": " ".join(r.text.split())}
                         for r in guarded_attrs.values() if r.wire in dict(view.read_fields)],
-        })
+        }
+        # ``record = row`` only when a computed value or a read rule's condition reads ``record``.
+        serializer["binds_record"] = "record" in _serializer_names([serializer])
+        out.append(serializer)
     return out
+
+
+def _serializer_names(views: list[dict]) -> set[str]:
+    """The names the serializers of ``views`` (``serializer_views``) read, their bodies' Python compiled."""
+    sources = [value for v in views for _, value in (*v["fields"], *v["computed"])]
+    sources += [c["value"] for v in views for c in v["python_computed"]]
+    sources += [x for v in views for g in v["guarded"] for x in (g["value"], g["python"]) if x]
+    names: set[str] = set()
+    for source in sources:
+        names |= free_names(source)
+    return names
 
 
 _COMPUTED_PARSERS = {"boolean": "parse_bool", "integer": "parse_int", "decimal": "parse_decimal", "date": "parse_date",
@@ -227,12 +246,28 @@ def _rounded(c: ComputedIR, value: str) -> str:
     return value
 
 
-def serializer_imports(ir: AppIR) -> dict:
-    """What the serializers' Python-computed values need besides the row."""
-    names: set[str] = set()
-    for e in ir.entities:
-        for c in e.computed:
-            if c.python:
-                names |= free_names(c.python)
+def serializer_imports(views: list[dict]) -> dict:
+    """What serializers.py imports besides its models: only what the bodies of ``views`` use."""
+    names = _serializer_names(views)
     return {"serializer_modules": sorted(names & {"datetime", "decimal"}),
-            "serializer_helpers": sorted(names & {"_today", "_utcnow"})}
+            "serializer_helpers": sorted(names & {"_today", "_utcnow"}),
+            "serializer_wire": sorted(names & {"decimal_text", "rounded"})}
+
+
+# What schemas.py may import, by module: only the names its input models' fields use are imported.
+_SCHEMA_IMPORTS = {"typing": {"Annotated", "Literal"}, "pydantic": {"AwareDatetime", "Field", "StringConstraints"},
+                   "wire": {"Integer", "JsonValue", "Text", "decimal_type"}}
+
+
+def schema_imports(views: list[EntityApiView]) -> dict:
+    """What schemas.py imports: the modules and names the annotations and defaults of its fields use."""
+    fields = [f for v in views for f in (*v.create_fields, *v.update_fields)]
+    names: set[str] = {"Field"} if fields else set()  # every field line is ``name: annotation = Field(...)``
+    for f in fields:
+        names |= free_names(f.annotation)
+        if f.default is not None:
+            names |= free_names(f.default)
+    return {"schema_modules": sorted(names & {"datetime", "decimal", "uuid"}),
+            "schema_typing": sorted(names & _SCHEMA_IMPORTS["typing"]),
+            "schema_pydantic": sorted({"BaseModel", "ConfigDict"} | (names & _SCHEMA_IMPORTS["pydantic"])),
+            "schema_wire": sorted(names & _SCHEMA_IMPORTS["wire"])}

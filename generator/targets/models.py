@@ -84,7 +84,8 @@ def _imports(code: str, ir: AppIR) -> tuple[str, ...]:
         sa_names.add("event")
     lines.append(from_import("sqlalchemy", sorted(sa_names - {"Mapped"})))
     computed = ["query_expression"] if any(c.sql for e in ir.entities for c in e.computed) else []
-    lines.append(from_import("sqlalchemy.orm", ["DeclarativeBase", "Mapped", "mapped_column", *computed, "relationship"]))
+    relationship = ["relationship"] if "= relationship(" in code else []
+    lines.append(from_import("sqlalchemy.orm", ["DeclarativeBase", "Mapped", "mapped_column", *computed, *relationship]))
     return tuple(lines)
 
 

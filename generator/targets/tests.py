@@ -960,6 +960,11 @@ def suite_files(ir: AppIR, header: str) -> list[Any]:
         "password": TEST_PASSWORD,
         "py": py_source,  # prints a Python literal
         "kinds": present,
+        # What test_changes.py takes from tests/support.py: the helpers its present kinds use.
+        "changes_imports": ["Api", "Entity", "ids"]
+        + (["invalid"] if "pages" in present else [])
+        + (["problem"] if present & {"update_ok", "delete_ok", "delete_restricted", "delete_cascades"} else [])
+        + ["steps"],
         "password_columns": {e.name: [c.name for c in e.columns if c.spec_type == "password"]
                              for e in ir.entities if any(c.spec_type == "password" for c in e.columns)},
     }

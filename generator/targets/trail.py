@@ -194,8 +194,9 @@ def _names(ir: AppIR, sources: list[str]) -> dict[str, list[str]]:
     for s in sources:
         names |= free_names(s)
     tables = {e.name for e in ir.entities} | {t.name for t in ir.link_tables}
-    return {"models": sorted(names & tables), "helpers": sorted(names & {"_today", "_utcnow"}),
-            "modules": sorted(names & {"datetime", "decimal"})}
+    # notifications.py defines its own ``_utcnow`` (the models module's twin): only ``_today`` is imported.
+    return {"models": sorted(names & tables), "helpers": sorted(names & {"_today"}),
+            "modules": sorted(names & {"datetime", "decimal"}), "uses_sa": "sa" in names}
 
 
 def trail_context(ir: AppIR) -> dict[str, Any]:
@@ -228,8 +229,9 @@ def trail_context(ir: AppIR) -> dict[str, Any]:
             "hidden": sorted(c.wire for c in e.columns if c.name in e.audit_hidden),
         })
     user_model = ir.auth.user_entity if ir.auth else None
-    models = sorted(set(names["models"]) | {x["name"] for x in audited_entities} | {x["name"] for x in notifying}
-                    | ({user_model} if notifying else set()))
+    # What notifications.py imports from models.py: the notifying models, the recipients' model and the
+    # models its compiled SQL names (audit.py imports the audited ones itself).
+    models = sorted(set(names["models"]) | {x["name"] for x in notifying} | ({user_model} if notifying else set()))
     return {
         "header": header(ir),
         "package": ir.package,
@@ -244,16 +246,33 @@ def trail_context(ir: AppIR) -> dict[str, Any]:
         "models": models,
         "helpers": names["helpers"],
         "modules": names["modules"],
+        "uses_sa": names["uses_sa"],
         "audit_model": AUDIT_MODEL,
         "outbox_model": OUTBOX_MODEL,
         "history": history,
         "visibility_imports": sorted({h["visible"] for h in history if h["visible"]}),
-        "parsers": sorted({h["lookup_parse"] for h in history}),
+        "router_imports": _router_imports(history, ir.auth is not None, bool(notifying)),
         "inbox_path": f"{ir.prefix}/me/notifications",
         "keys": {k: (camel(k) if ir.wire_names == "camelCase" else k)
                  for k in ("actor_id", "record_id", "request_id", "created_at", "read_at", "next_cursor")},
         "page_size_default": ir.page_size_default,
         "page_size_max": ir.page_size_max,
+    }
+
+
+def _router_imports(history: list[dict[str, Any]], has_auth: bool, inbox: bool) -> dict[str, list[str]]:
+    """What routers/trail.py imports, by module: what its history endpoints (those nobody may call
+    answer 403 before reading anything) and its notification inbox use."""
+    served = [h for h in history if h["access"] != "denied"]
+    return {
+        "sqlalchemy": ["select", *(["update"] if inbox else [])],
+        "auth": [*(["optional_user"] if has_auth and history else []), *(["required_user"] if inbox else [])],
+        "db": ["read_session", *(["write_session"] if inbox else [])],
+        "models": [*([AUDIT_MODEL] if history else []), *([OUTBOX_MODEL] if inbox else []),
+                   *(h["name"] for h in served)],
+        "problems": ["Problem", *(["invalid"] if inbox else [])],
+        "query": sorted({"parse_int", "parse_limit", "reject_unknown"} | ({"parse_bool"} if inbox else set())
+                        | ({"parse_lookup"} | {h["lookup_parse"] for h in served} if served else set())),
     }
 
 

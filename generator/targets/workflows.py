@@ -15,7 +15,7 @@ migration (so they agree): ``idempotency_keys`` (every app) and ``workflow_appro
 
 from __future__ import annotations
 
-import re
+import builtins
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -208,6 +208,9 @@ def _command_view(ir: AppIR, e: EntityIR, c: CommandIR) -> dict[str, Any]:
             for f in c.input if f.spec_type == "ref"]
     ordered_rules = sorted(c.rules, key=lambda r: r.effect != "deny")  # denies first: they name themselves
     reads_record = any("record" in free_names(x.value) for x in c.effects if not x.value_is_sql)
+    # The handler binds the parsed body only when something reads it (it is parsed, so checked, either way).
+    reads_input = bool(c.rules or refs or c.hook) or any(
+        "input" in free_names(source) for source in [x.value for x in c.effects] + [x.sql for x in (c.guard,) if x])
     return {
         "kind": c.kind,
         "name": c.name,
@@ -240,6 +243,9 @@ def _command_view(ir: AppIR, e: EntityIR, c: CommandIR) -> dict[str, Any]:
         # effect: with several, every value is computed before the first is applied.
         "reads_record": reads_record,
         "staged": reads_record and len(sets) > 1,
+        "reads_input": reads_input,
+        # Whether the record's version moves on through ``touch`` (no field changes: links only, or nothing).
+        "touches": not sets and (bool(links) or c.kind != "transition"),
         "hook": hook_view(c.hook),  # a user function, after the effects (generator/targets/extensions.py)
     }
 
@@ -270,63 +276,51 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict[str, Any]:
     queries = [_query_view(ir, e, q) for q in e.queries]
     list_rules = next((r for r in e.rules if r.op == "list"), None)
     list_access = dict(e.access).get("list", "denied")
-    sources: list[str] = []
-    for c in commands(e):
-        sources += [r.sql for r in c.rules]
-        sources += [x.sql for x in (c.guard,) if x]
-        sources += [x.value for x in c.effects]
-        if c.approvals:
-            sources += [s.when.sql for s in c.approvals.steps if s.when]
-            sources += [c.approvals.exclude.sql] if c.approvals.exclude else []
-    for q in e.queries:
-        sources.append(q.where.sql)
-    if list_rules is not None and list_rules.rules:
-        sources += [r.sql for r in list_rules.rules]
     invariants = [{"name": repr(i.name), "message": repr(i.message), "python": i.python, "sql": i.sql,
                    "comment": _one_line(i.text), "source": i.source} for i in e.invariants]
-    if any(c["invariants"] for c in cmds):
-        sources += [i.python or "" for i in e.invariants if i.python] + [i.sql or "" for i in e.invariants if i.sql]
-    names: set[str] = set()
-    for s in sources:
-        names |= free_names(s)
-    names -= {"record", "user", "input", "sa", "decimal", "datetime"} - {"decimal", "datetime"}
-    tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
-    models = sorted((names & tables) | {e.name} | {r["target"] for c in cmds for r in c["refs"]}
-                    | {x["table"] for c in cmds for x in c["links"]})
-    helpers = sorted(names & {"_today", "_utcnow"})
-    modules = sorted(names & {"datetime", "decimal"} | ({"datetime", "decimal", "uuid"} if any(c["input_fields"] for c in cmds) else set()))
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
-    # Names the input annotations use that the wire module defines (Text, Integer, decimal_type, ...).
-    known = {"Annotated", "Literal", "Field", "StringConstraints", "AwareDatetime", "datetime", "decimal", "uuid",
-             "str", "int", "bool", "None", "True", "False", "date", "Decimal", "UUID", "ge", "le", "min_length",
-             "max_length", "pattern", "r"}
-    annotation_names = {n for c in cmds for f in c["input_fields"]
-                        for n in re.findall(r"(?<![.\w'\"])([A-Za-z_]\w*)", re.sub(r"'[^']*'|\"[^\"]*\"", "", f["annotation"]))}
-    visible = read_filter(e)
-    lookup_col = next(col for col in e.columns if col.name == e.lookup)
-    return {
+    visible = read_filter(e)  # None: everyone may read; "nobody"; or readable_<module>
+    lookup = f"{e.name}.{e.lookup} == parse_lookup({e.lookup}, {view.lookup_parse})"
+    # What a transition or action loads (and locks), and what the approvals list reads (unlocked): the
+    # record by its key, unless soft-deleted or hidden from the user by the read rule (404 either way).
+    load_where = [lookup] + ([f"{e.name}.deleted_at.is_(None)"] if e.soft_delete else []) \
+        + ([f"{visible}(user)"] if visible else [])
+    approvals_where = load_where
+    has_computed = any(c.sql for c in getattr(e, "computed", ()))
+    # A serializer with per-field read rules is told who reads (generator/targets/app.py decides the same).
+    serializer_user = ", user" if any(r.op == "read" for r in getattr(e, "field_rules", ())) else ""
+    listed = bool(queries) and list_access != "denied"  # the queries answer rows (else a 403 each)
+    list_combined = _combined(list_rules) if listed and list_rules is not None and list_rules.rules else None
+    for q in queries:
+        # Without sign-in the handler binds ``user = None`` itself, only when something reads it.
+        q["reads_user"] = listed and bool(list_combined or has_computed or serializer_user
+                                          or "user" in free_names(q["where"]["sql"]))
+    has_auth = ir.auth is not None
+    ctx = {
         "header": header,
         "package": ir.package,
         "e": view,
         "entity": e,
         "source": e.source,
-        "has_auth": ir.auth is not None,
+        "has_auth": has_auth,
         "auth_scheme": ir.auth_scheme,
         "commands": cmds,
         "queries": queries,
+        "listed": listed,
         "state_field": e.workflow.field if e.workflow else None,
         "has_frozen": bool(e.workflow and e.workflow.frozen),
         "has_approvals": any(c["approvals"] for c in cmds),
         "invariants": invariants,
-        "model_imports": models + helpers,
-        "modules": modules,
-        "visible": visible,  # None: everyone may read; "nobody"; or readable_<module>
-        "list_combined": _combined(list_rules) if list_rules is not None and list_rules.rules else None,
+        # `_check_invariants` binds ``record`` only for a Python check that reads it.
+        "invariants_read_record": any("record" in free_names(i.python) for i in e.invariants if i.python),
+        "visible": visible,
+        "approvals_user": not has_auth and bool(visible),  # the approvals list binds ``user = None`` to read it
+        "load_where": "[" + ", ".join(load_where) + "]",
+        "approvals_where": "[" + ", ".join(approvals_where) + "]",
+        "list_combined": list_combined,
         "list_rules": [_shown(r) for r in list_rules.rules] if list_rules is not None else [],
-        "list_access": list_access,
         "lookup": e.lookup,
         "lookup_parse": view.lookup_parse,
-        "lookup_wire": lookup_col.wire,
         "one_open": one_open,
         "one_close": one_close,
         "list_key": view.envelope_many if view.envelope else "items",
@@ -335,15 +329,117 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict[str, Any]:
         "pagination": view.pagination,
         "page_size_default": ir.page_size_default,
         "page_size_max": ir.page_size_max,
-        "parsers": sorted({k["parse"] for q in queries for k in q["sort_keys"]} | {view.lookup_parse}),
-        "any_input": any(c["input_fields"] for c in cmds),
-        "wire_imports": sorted(annotation_names - known),
-        # A serializer with per-field read rules is told who reads (generator/targets/app.py decides the same).
-        "serializer_user": ", user" if any(r.op == "read" for r in getattr(e, "field_rules", ())) else "",
+        "serializer_user": serializer_user,
         # Computed fields are selected with the row (routers/<entity>.py's helpers): reloaded before answering.
-        "has_computed": any(c.sql for c in getattr(e, "computed", ())),
-        "any_sets": any(c["sets"] for c in cmds),
+        "has_computed": has_computed,
+        "query_options": "_with_computed(_computed(user))" if has_computed else "[]",
+        # `_check_invariants` is printed (and called after a `set`): some effect sets a field.
+        "checks_invariants": bool(invariants) and any(c["sets"] for c in cmds),
         "has_hooks": any(c["hook"] for c in cmds),
+    }
+    return {**ctx, **_router_imports(ir, e, ctx)}
+
+
+# Where the names an input model's annotations use come from (the rest: the app's wire module).
+_TYPING = frozenset({"Annotated", "Literal"})
+_PYDANTIC = frozenset({"AwareDatetime", "Field", "StringConstraints"})
+_MODULES = frozenset({"datetime", "decimal", "uuid"})
+_BUILTINS = frozenset(dir(builtins))
+# The parsers of the app's query module that compiled sources (a lookup, a sort key) may name.
+_QUERY_PARSERS = frozenset({"one_of", "parse_bool", "parse_date", "parse_datetime", "parse_decimal", "parse_int",
+                            "parse_text", "parse_uuid"})
+
+
+def _router_imports(ir: AppIR, e: EntityIR, ctx: dict[str, Any]) -> dict[str, Any]:
+    """What a workflow router imports: exactly the names its code uses.
+
+    The names the compiled sources need (rules, guards, effects, invariants, approval steps, a
+    query's where and the list rule) are read from the sources themselves (``free_names``);
+    the names the template's own code needs follow from the conditions the template prints
+    it under. pyflakes checks the result in the tests (tests/test_generated_lint.py).
+    """
+    cmds, queries, listed = ctx["commands"], ctx["queries"], ctx["listed"]
+    sources: list[str] = []
+    for c in commands(e):
+        sources += [r.sql for r in c.rules] + [x.sql for x in (c.guard,) if x] + [x.value for x in c.effects]
+        if c.approvals:
+            sources += [s.when.sql for s in c.approvals.steps if s.when]
+            sources += [c.approvals.exclude.sql] if c.approvals.exclude else []
+    if ctx["checks_invariants"]:
+        sources += [i.python for i in e.invariants if i.python] + [i.sql for i in e.invariants if i.sql]
+    if listed:
+        sources += [q["where"]["sql"] for q in queries] + [k["column"] for q in queries for k in q["sort_keys"]]
+        sources += [ctx["list_combined"]] if ctx["list_combined"] else []
+    if cmds:
+        sources += ctx["load_where"], ctx["approvals_where"]
+    names: set[str] = set()
+    for source in sources:
+        names |= free_names(source)
+    annotations: set[str] = set()
+    for c in cmds:
+        for f in c["input_fields"]:
+            annotations |= free_names(f["annotation"])
+
+    tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
+    models = (names & tables) | {r["target"] for c in cmds for r in c["refs"]} \
+        | {x["table"] for c in cmds for x in c["links"]}
+    models |= {e.name} if cmds or listed else set()
+
+    typing = annotations & _TYPING
+    if cmds or listed or ctx["has_auth"]:
+        typing.add("Any")  # `_answer`; `_KEYS_*` and `clauses`; the `user` parameter
+    inputs = any(c["input_model"] for c in cmds)
+    pydantic = (annotations & _PYDANTIC) | ({"BaseModel", "ConfigDict", "Field"} if inputs else set())
+
+    crud = {"check_if_match", "etag", "load"} if cmds else set()
+    crud |= {"decide"} if any(c["rules"] for c in cmds) else set()
+    crud |= {"broken_invariant"} if ctx["checks_invariants"] else set()
+    if listed:
+        crud.add("keyset_page" if ctx["pagination"] == "cursor" else "offset_page")
+
+    # A guard that reads the input refuses with the validation status; a query nobody may list is a 403.
+    problems = {"VALIDATION_STATUS"} if any(c["guard"] and c["guard"]["status"] == "VALIDATION_STATUS"
+                                            for c in cmds) else set()
+    problems |= {"Problem"} if queries and not listed else set()
+
+    query = names & _QUERY_PARSERS
+    query |= {k["parse"] for q in queries for k in q["sort_keys"]} - _BUILTINS if listed else set()
+    query |= {"parse_lookup", ctx["lookup_parse"]} - _BUILTINS if cmds else set()
+    query |= {"parse_limit", "reject_unknown"} if listed else set()
+    query |= {"parse_offset"} if listed and ctx["pagination"] != "cursor" else set()
+    query |= {"reject_unknown"} if ctx["has_approvals"] else set()
+
+    computed = {"_reload"} if ctx["has_computed"] and cmds else set()
+    computed |= {"_computed", "_with_computed"} if ctx["has_computed"] and listed else set()
+
+    approvals = ctx["has_approvals"]
+    workflow = {"parse_input", "writing"} if cmds else set()
+    workflow |= {"require_user"} if cmds and ctx["has_auth"] else set()
+    workflow |= {"approvals_of", "approve", "close_approvals"} if approvals else set()
+    workflow |= {"check_state"} if any(c["kind"] == "transition" for c in cmds) else set()
+    workflow |= {"check_guard"} if any(c["guard"] for c in cmds) else set()
+    workflow |= {"check_reference"} if any(c["refs"] for c in cmds) else set()
+    workflow |= {f"{x['kind']}_link" for c in cmds for x in c["links"]}
+    workflow |= {"touch"} if any(c["touches"] for c in cmds) else set()
+    workflow |= {"holds"} if ctx["checks_invariants"] and any(i.sql for i in e.invariants) else set()
+    workflow |= {f"frozen_{e.module}"} if ctx["has_frozen"] and any(c["frozen"] for c in cmds) else set()
+    return {
+        "modules": sorted((names | annotations) & _MODULES),
+        "typing_imports": sorted(typing),
+        "uses_sa": "sa" in names,
+        "pydantic_imports": sorted(pydantic),
+        "crud_imports": sorted(crud),
+        "db_imports": sorted(({"read_session"} if queries or approvals else set())
+                             | ({"write_session"} if cmds else set())),
+        "model_imports": sorted(models) + sorted(names & {"_today", "_utcnow"}),
+        "problem_imports": sorted(problems),
+        "query_imports": sorted(query),
+        "computed_imports": sorted(computed),
+        "serializes": bool(cmds) or listed,  # `<entity>_to_wire` and `json_response`
+        "visibility_import": ctx["visible"] if ctx["visible"] and cmds else None,
+        # Names the input annotations use that the wire module defines (Text, Integer, decimal_type, ...).
+        "wire_imports": sorted(annotations - _TYPING - _PYDANTIC - _MODULES - _BUILTINS),
+        "workflow_imports": sorted(workflow),
     }
 
 
@@ -362,7 +458,10 @@ def frozen_context(ir: AppIR) -> list[dict[str, Any]]:
                           "children": fz.children, "return_to": repr(fz.return_to) if fz.return_to else None,
                           "comment": fz.text, "source": fz.source})
         out.append({"entity": e.name, "module": e.module, "field": e.workflow.field, "rules": rules,
-                    "approvals": any(t.approvals for t in e.workflow.transitions)})
+                    "approvals": any(t.approvals for t in e.workflow.transitions),
+                    # Whether ``frozen_<entity>`` checks the record itself (a rule freezing only has_many
+                    # fields is checked where the child changes, in ``frozen_<child>_in_<parent>``).
+                    "checks_record": any(r["columns"] or r["relations"] for r in rules)})
     return out
 
 
@@ -402,13 +501,15 @@ def workflow_files(ir: AppIR, header: str) -> list[TemplateFile]:
                     | {x["parent"] for x in children})
     idempotency = [TemplateFile(f"{ir.package}/idempotency.py", "app/package/idempotency.py.j2", base)]
     if not has_commands(ir):
-        return idempotency if uses_idempotency(ir) else []  # CRUD creates honour Idempotency-Key too
-    files = [
-        TemplateFile(f"{ir.package}/workflow.py", "app/package/workflow.py.j2",
-                     {**base, "has_approvals": has_approvals(ir), "frozen": frozen_context(ir), "children": children,
-                      "models": models, "auth_scheme": ir.auth_scheme}),
-        *idempotency,
-    ]
+        files = idempotency if uses_idempotency(ir) else []  # CRUD creates honour Idempotency-Key too
+    else:
+        files = [
+            TemplateFile(f"{ir.package}/workflow.py", "app/package/workflow.py.j2",
+                         {**base, "has_approvals": has_approvals(ir), "frozen": frozen_context(ir),
+                          "children": children, "models": models, "auth_scheme": ir.auth_scheme}),
+            *idempotency,
+        ]
+    # Named queries are served without a transition or action in the app (app.py registers every router).
     for e in ir.entities:
         if served(e):
             files.append(TemplateFile(f"{ir.package}/routers/{e.module}_workflow.py",

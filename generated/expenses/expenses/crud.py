@@ -8,15 +8,26 @@ fields, compiled rules); this module holds the one copy of the logic that uses t
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
 from pydantic import ValidationError
-from sqlalchemy import select
+from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
 
 from expenses.audit import note_rule
-from expenses.problems import VALIDATION_STATUS, Problem, from_pydantic_errors, invalid
+from expenses.problems import (
+    VALIDATION_STATUS,
+    Problem,
+    from_pydantic_errors,
+    integrity_problem,
+    invalid,
+)
+from expenses.wire import decode_cursor, encode_cursor, keyset_after
 
 AUTH_SCHEME = "Bearer"
 SortKey = tuple[
@@ -53,6 +64,151 @@ def order(
     if keys[-1][4] != "id":
         keys.append((id_key[0], False, False, id_key[1], "id"))
     return spec, keys
+
+
+def sort_clauses(keys: list[SortKey]) -> list[Any]:
+    """ORDER BY for ``keys``. NULLS LAST only on nullable keys: on a NOT NULL column it changes
+    nothing but keeps PostgreSQL from reading the column's index backwards for a descending sort."""
+    return [
+        (
+            (column.desc() if descending else column.asc()).nulls_last()
+            if nullable
+            else (column.desc() if descending else column.asc())
+        )
+        for column, descending, nullable, _, _ in keys
+    ]
+
+
+async def keyset_page(
+    session: AsyncSession,
+    model: Any,
+    clauses: list[Any],
+    options: list[Any],
+    keys: list[SortKey],
+    signature: str,
+    limit: int,
+    cursor: str | None,
+) -> tuple[list[Any], str | None]:
+    """One page of rows after ``cursor``, and the cursor of the next page (None on the last).
+
+    Keyset pagination: the page starts where the last one ended, found through the sort keys'
+    index, so a deep page costs what the first does (no OFFSET scan). One extra row is read
+    to know whether another page follows.
+    """
+    if cursor is not None:
+        values = decode_cursor(cursor, signature, [parse for _, _, _, parse, _ in keys])
+        clauses = [*clauses, keyset_after([(k[0], k[1], k[2]) for k in keys], values)]
+    statement = (
+        select(model)
+        .where(*clauses)
+        .order_by(*sort_clauses(keys))
+        .limit(limit + 1)
+        .options(*options)
+    )
+    rows = list((await session.scalars(statement)).unique())
+    if len(rows) <= limit:
+        return rows, None
+    rows = rows[:limit]
+    return rows, encode_cursor(signature, [getattr(rows[-1], k[0].key) for k in keys])
+
+
+async def offset_page(
+    session: AsyncSession,
+    model: Any,
+    clauses: list[Any],
+    options: list[Any],
+    keys: list[SortKey],
+    limit: int,
+    offset: int,
+) -> tuple[list[Any], int]:
+    """One page of rows at ``offset``, and how many rows match in all (a window count: one query)."""
+    total_column = func.count().over().label("total")
+    statement = (
+        select(model, total_column)
+        .where(*clauses)
+        .order_by(*sort_clauses(keys))
+        .limit(limit)
+        .offset(offset)
+        .options(*options)
+    )
+    result = (await session.execute(statement)).unique().all()
+    if result:
+        return [row[0] for row in result], result[0].total
+    # Past the last page: the window gave no row to read the total from.
+    total = await session.scalar(select(func.count()).select_from(model).where(*clauses))
+    return [], total or 0
+
+
+async def load(
+    session: AsyncSession,
+    model: Any,
+    where: list[Any],
+    options: list[Any] | None = None,
+    *,
+    for_update: bool = False,
+) -> Any:
+    """The one row ``where`` selects, or 404 when there is none: a row the user may not see is
+    filtered out by ``where`` itself, so it answers exactly like one that does not exist.
+
+    ``for_update``: the row is locked for the rest of the transaction and read afresh from the
+    database (not the session's copy), for a change that depends on its current state.
+    """
+    statement = select(model).where(*where).options(*(options or []))
+    if for_update:
+        statement = statement.with_for_update(of=model).execution_options(populate_existing=True)
+    row = (await session.scalars(statement)).unique().one_or_none()
+    if row is None:
+        raise Problem(404, "not_found", f"No such {model.__name__}.")
+    return row
+
+
+async def check_references(
+    session: AsyncSession, values: dict[str, Any], references: dict[str, tuple[str, Any]]
+) -> None:
+    """One query that checks every referenced record exists, so a bad id is a 422 naming its field.
+
+    ``references``: attribute -> (its wire name, the model it refers to).
+    """
+    wanted = [
+        (wire, model, exists().where(model.id == values[attr]))
+        for attr, (wire, model) in references.items()
+        if values.get(attr) is not None
+    ]
+    if not wanted:
+        return
+    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
+    for (wire, model, _), ok in zip(wanted, found):
+        if not ok:
+            raise invalid(
+                wire, f"does not refer to an existing {model.__name__}", "unknown_reference"
+            )
+
+
+@asynccontextmanager
+async def committing(
+    session: AsyncSession, table: str, *, deleting: bool = False
+) -> AsyncIterator[None]:
+    """Commit what the block writes, or roll all of it back.
+
+    A refusal (any Problem) leaves nothing written; a write that lost a race with another
+    (the version column no longer matches) is 412; a constraint the database refuses is the
+    409 or 422 that ``integrity_problem`` names, never the database's own message.
+    """
+    try:
+        yield
+        await session.commit()
+    except StaleDataError:
+        await session.rollback()
+        verb = "deleting" if deleting else "updating"
+        raise Problem(
+            412, "stale_version", f"The record changed while you were {verb} it; fetch it again."
+        ) from None
+    except IntegrityError as exc:
+        await session.rollback()
+        raise integrity_problem(exc, table, deleting=deleting) from None
+    except Problem:
+        await session.rollback()
+        raise
 
 
 def includes(

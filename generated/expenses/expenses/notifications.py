@@ -40,12 +40,11 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
 from sqlalchemy import insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session, aliased
 
-from expenses.models import NotificationOutbox, Employee, ExpenseLine, ExpenseReport
+from expenses.models import NotificationOutbox, Employee, ExpenseReport
 from expenses.settings import Settings
 
 logger = logging.getLogger("expenses.notifications")

@@ -26,13 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
 from expenses.models import WorkflowApproval, ExpenseLine, ExpenseReport
-from expenses.problems import (
-    VALIDATION_STATUS,
-    Problem,
-    from_pydantic_errors,
-    integrity_problem,
-    invalid,
-)
+from expenses.problems import Problem, from_pydantic_errors, integrity_problem, invalid
 
 AUTH_SCHEME = "Bearer"
 

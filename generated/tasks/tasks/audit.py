@@ -35,7 +35,7 @@ import uuid
 from contextvars import ContextVar
 from typing import Any
 
-from sqlalchemy import event, insert, inspect, select
+from sqlalchemy import event, inspect, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import ORMExecuteState, Session
 
@@ -366,7 +366,7 @@ def _before_commit(session: Session) -> None:
     """Write this transaction's audit entries and notifications, inside it."""
     session.flush()  # changes not flushed yet are part of this commit: capture them first
     pending = session.info.pop(_PENDING, [])
-    rules = session.info.pop(_RULES, {})
+    session.info.pop(_RULES, None)  # no audit table records the rules
     marks = session.info.pop(_MARKS, {})
     touched = session.info.pop(_TOUCHED, {})
     command = session.info.pop(COMMAND, None)

@@ -11,13 +11,12 @@ mass-assigned.
 from __future__ import annotations
 
 import datetime
-import decimal
 import uuid
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from tasks.wire import Integer, JsonValue, Text, decimal_type
+from tasks.wire import Text
 
 
 class _Input(BaseModel):

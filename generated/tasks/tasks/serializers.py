@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from tasks.models import User, Project, Task
-from tasks.wire import decimal_text, rounded
 
 
 def user_to_wire(row: User) -> dict[str, Any]:

@@ -25,13 +25,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
 
-from tasks.problems import (
-    VALIDATION_STATUS,
-    Problem,
-    from_pydantic_errors,
-    integrity_problem,
-    invalid,
-)
+from tasks.problems import Problem, from_pydantic_errors, integrity_problem, invalid
 
 AUTH_SCHEME = "Bearer"
 

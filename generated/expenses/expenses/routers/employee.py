@@ -11,29 +11,31 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import hash_password, optional_user, required_user
 from expenses import idempotency
-from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
+from expenses.crud import (
+    check_if_match,
+    check_references,
+    committing,
+    decide,
+    etag,
+    includes,
+    keyset_page,
+    load,
+    order,
+    parse_body,
+)
 from expenses.db import read_session, write_session
 from expenses.models import Employee
-from expenses.problems import Problem, integrity_problem, invalid
+from expenses.problems import Problem, invalid
 from expenses.query import (
     one_of,
     parse_bool,
-    parse_date,
-    parse_datetime,
-    parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
     parse_text,
     parse_uuid,
@@ -42,7 +44,7 @@ from expenses.query import (
 from expenses.schemas import EmployeeCreate, EmployeeUpdate
 from expenses.serializers import employee_to_wire
 from expenses.visibility import readable_employee
-from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from expenses.wire import json_response
 
 router = APIRouter()
 
@@ -70,6 +72,10 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "full_name,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
+# References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
+REFERENCES: dict[str, tuple[str, Any]] = {
+    "manager_id": ("manager_id", Employee),
+}
 
 
 def _filters(params: Any) -> list[Any]:
@@ -96,30 +102,7 @@ def _filters(params: Any) -> list[Any]:
 
 
 def _to_wire(row: Employee, included: list[str], user: Any = None) -> dict[str, Any]:
-    body = employee_to_wire(row, user)
-    return body
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = [
-        (
-            "manager_id",
-            "Employee",
-            (
-                exists().where(Employee.id == values["manager_id"])
-                if values.get("manager_id") is not None
-                else None
-            ),
-        ),
-    ]
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
+    return employee_to_wire(row, user)
 
 
 def _may_list(user: Any) -> Any:
@@ -168,23 +151,6 @@ def _check_field_writes(request: Request, sent: set[str], record: Employee, user
         raise Problem(403, "forbidden", "You may not set bank_account.", extra=extra)
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such Employee.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> Employee:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(Employee).where(Employee.id == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/v1/employees")
 async def list_employees(
     request: Request,
@@ -198,32 +164,11 @@ async def list_employees(
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Employee.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = (
-        select(Employee).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, Employee, clauses, options, keys, signature, limit, params.get("cursor")
     )
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
     items = [_to_wire(row, included, user) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -236,10 +181,14 @@ async def get_employee(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One Employee by id."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_employee(user))
+    row = await load(
+        session,
+        Employee,
+        [Employee.id == parse_lookup(id, parse_uuid), readable_employee(user)],
+        options,
+    )
     return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
 
 
@@ -250,7 +199,6 @@ async def create_employee(
     user: Any = Depends(required_user),
 ) -> Response:
     """Create a Employee; answers 201 with its Location and ETag."""
-
     body = await request.body()
     data = parse_body(request, body, EmployeeCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
@@ -258,7 +206,7 @@ async def create_employee(
     if isinstance(claim, Response):
         return claim
     values = data.model_dump()
-    await _check_references(session, values)
+    await check_references(session, values, REFERENCES)
     # Passwords are hashed after the checks that need no row in the database (a request refused
     # by them costs no Argon2 work); until then the row holds a marker, never the plain text.
     passwords = {"password_hash": values.pop("password_hash")}
@@ -269,7 +217,7 @@ async def create_employee(
         passwords["password_hash"]
     )  # never stored in plain text
     session.add(row)
-    try:
+    async with committing(session, "employees"):
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
@@ -279,13 +227,6 @@ async def create_employee(
             _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
         )
         await idempotency.finish(session, claim, response)
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "employees") from None
-    except Problem:
-        await session.rollback()
-        raise
     return response
 
 
@@ -297,18 +238,19 @@ async def update_employee(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Employee. Honours If-Match (412 when stale)."""
-
     data = parse_body(
         request, await request.body(), EmployeeUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS
     )
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_employee(user))
+    row = await load(
+        session, Employee, [Employee.id == parse_lookup(id, parse_uuid), readable_employee(user)]
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     _check_field_writes(request, set(changes), row, user)
-    await _check_references(session, changes)
+    await check_references(session, changes, REFERENCES)
     if changes.get("password_hash") is not None:
         # Hashed only once every rule has passed: a refused request costs no Argon2 work.
         changes["password_hash"] = await hash_password(
@@ -316,14 +258,6 @@ async def update_employee(
         )  # never stored in plain text
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "employees") from None
+    async with committing(session, "employees"):
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
     return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})

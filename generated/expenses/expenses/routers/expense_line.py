@@ -11,11 +11,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import optional_user, required_user
@@ -23,34 +20,33 @@ from expenses import idempotency
 from expenses.crud import (
     broken_invariant,
     check_if_match,
+    check_references,
+    committing,
     decide,
     etag,
     includes,
+    keyset_page,
+    load,
     order,
     parse_body,
 )
 from expenses.db import read_session, write_session
 from expenses.models import ExpenseLine, ExpenseReport, _today
-from expenses.problems import Problem, integrity_problem, invalid
+from expenses.problems import Problem, invalid
 from expenses.query import (
     one_of,
-    parse_bool,
     parse_date,
-    parse_datetime,
     parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
-    parse_text,
     parse_uuid,
     reject_unknown,
 )
 from expenses.schemas import ExpenseLineCreate, ExpenseLineUpdate
 from expenses.serializers import expense_line_to_wire
 from expenses.visibility import readable_expense_line
-from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from expenses.wire import json_response
 from expenses.workflow import frozen_expense_line_in_expense_report
 
 router = APIRouter()
@@ -84,6 +80,10 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "spent_on,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
+# References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
+REFERENCES: dict[str, tuple[str, Any]] = {
+    "report_id": ("report_id", ExpenseReport),
+}
 
 
 def _filters(params: Any) -> list[Any]:
@@ -126,30 +126,7 @@ def _filters(params: Any) -> list[Any]:
 
 
 def _to_wire(row: ExpenseLine, included: list[str]) -> dict[str, Any]:
-    body = expense_line_to_wire(row)
-    return body
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = [
-        (
-            "report_id",
-            "ExpenseReport",
-            (
-                exists().where(ExpenseReport.id == values["report_id"])
-                if values.get("report_id") is not None
-                else None
-            ),
-        ),
-    ]
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
+    return expense_line_to_wire(row)
 
 
 def _may_list(user: Any) -> Any:
@@ -250,23 +227,6 @@ def _check_invariants(record: ExpenseLine) -> None:
         raise broken_invariant("spent_in_the_past", "An expense cannot be dated in the future.")
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such ExpenseLine.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> ExpenseLine:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(ExpenseLine).where(ExpenseLine.id == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/v1/expense-lines")
 async def list_expense_lines(
     request: Request,
@@ -282,32 +242,11 @@ async def list_expense_lines(
     )
     options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = (
-        select(ExpenseLine).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, ExpenseLine, clauses, options, keys, signature, limit, params.get("cursor")
     )
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
     items = [_to_wire(row, included) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -320,10 +259,14 @@ async def get_expense_line(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One ExpenseLine by id."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_expense_line(user))
+    row = await load(
+        session,
+        ExpenseLine,
+        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+        options,
+    )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -334,7 +277,6 @@ async def create_expense_line(
     user: Any = Depends(required_user),
 ) -> Response:
     """Create a ExpenseLine; answers 201 with its Location and ETag."""
-
     body = await request.body()
     data = parse_body(request, body, ExpenseLineCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
@@ -342,13 +284,13 @@ async def create_expense_line(
     if isinstance(claim, Response):
         return claim
     values = data.model_dump()
-    await _check_references(session, values)
+    await check_references(session, values, REFERENCES)
     row = ExpenseLine(**values)
     await frozen_expense_line_in_expense_report(
         session, row
     )  # the parent's workflow may freeze its children (workflow.py)
     session.add(row)
-    try:
+    async with committing(session, "expense_lines"):
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
@@ -359,13 +301,6 @@ async def create_expense_line(
             _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
         )
         await idempotency.finish(session, claim, response)
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_lines") from None
-    except Problem:
-        await session.rollback()
-        raise
     return response
 
 
@@ -377,37 +312,28 @@ async def update_expense_line(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a ExpenseLine. Honours If-Match (412 when stale)."""
-
     data = parse_body(
         request, await request.body(), ExpenseLineUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS
     )
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_line(user))
+    row = await load(
+        session,
+        ExpenseLine,
+        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await frozen_expense_line_in_expense_report(
         session, row
     )  # the parent's workflow may freeze its children (workflow.py)
-    await _check_references(session, changes)
+    await check_references(session, changes, REFERENCES)
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
-        await session.flush()
+    async with committing(session, "expense_lines"):
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
         _check_invariants(row)
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_lines") from None
-    except Problem:
-        await session.rollback()
-        raise
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
 
@@ -419,23 +345,23 @@ async def delete_expense_line(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseLine. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_line(user))
+    row = await load(
+        session,
+        ExpenseLine,
+        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+    )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
     await frozen_expense_line_in_expense_report(
         session, row
     )  # the parent's workflow may freeze its children (workflow.py)
-    try:
+    async with committing(session, "expense_lines", deleting=True):
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
         result = await session.execute(
             delete(ExpenseLine).where(
                 ExpenseLine.id == row.id, ExpenseLine.lock_version == row.lock_version
             )
         )
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_lines", deleting=True) from None
     if result.rowcount == 0:
         raise Problem(
             412, "stale_version", "The record changed while you were deleting it; fetch it again."

@@ -11,30 +11,34 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, with_expression
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from expenses.auth import optional_user, required_user
 from expenses import idempotency
-from expenses.crud import check_if_match, decide, etag, includes, order, parse_body
+from expenses.crud import (
+    check_if_match,
+    committing,
+    decide,
+    etag,
+    includes,
+    keyset_page,
+    load,
+    order,
+    parse_body,
+)
 from expenses.db import read_session, write_session
 from expenses.extensions import run_hook
-from expenses.models import Employee, ExpenseLine, ExpenseReport
-from expenses.problems import Problem, integrity_problem, invalid
+from expenses.models import ExpenseLine, ExpenseReport
+from expenses.problems import Problem, invalid
 from expenses.query import (
     one_of,
-    parse_bool,
-    parse_date,
     parse_datetime,
     parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
     parse_text,
     parse_uuid,
@@ -43,7 +47,7 @@ from expenses.query import (
 from expenses.schemas import ExpenseReportCreate, ExpenseReportUpdate
 from expenses.serializers import employee_to_wire, expense_line_to_wire, expense_report_to_wire
 from expenses.visibility import readable_employee, readable_expense_line, readable_expense_report
-from expenses.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from expenses.wire import json_response
 from expenses.workflow import frozen_expense_report
 
 router = APIRouter()
@@ -180,18 +184,6 @@ def _to_wire(row: ExpenseReport, included: list[str], user: Any = None) -> dict[
     return body
 
 
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = []
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
-
-
 def _may_list(user: Any) -> Any:
     """Rows the user may list: some allow rule holds and no deny rule does (deny by default)."""
     # allow own-reports (entities/reports.yaml:30): user == record.submitter
@@ -248,23 +240,6 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such ExpenseReport.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> ExpenseReport:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(ExpenseReport).where(ExpenseReport.id == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/v1/expense-reports")
 async def list_expense_reports(
     request: Request,
@@ -286,32 +261,11 @@ async def list_expense_reports(
     options, included = includes(params.get("include"), INCLUDES, user)
     options += _with_computed(computed)
     clauses = _filters(params) + _computed_filters(params, computed)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = (
-        select(ExpenseReport).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, ExpenseReport, clauses, options, keys, signature, limit, params.get("cursor")
     )
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
     items = [_to_wire(row, included, user) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -324,11 +278,15 @@ async def get_expense_report(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One ExpenseReport by id."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
     options += _with_computed(_computed(user))
-    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_expense_report(user))
+    row = await load(
+        session,
+        ExpenseReport,
+        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+        options,
+    )
     return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
 
 
@@ -339,7 +297,6 @@ async def create_expense_report(
     user: Any = Depends(required_user),
 ) -> Response:
     """Create a ExpenseReport; answers 201 with its Location and ETag."""
-
     body = await request.body()
     data = parse_body(request, body, ExpenseReportCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
@@ -347,7 +304,6 @@ async def create_expense_report(
     if isinstance(claim, Response):
         return claim
     values = data.model_dump()
-    await _check_references(session, values)
     if user is None:
         raise Problem(
             401,
@@ -360,7 +316,7 @@ async def create_expense_report(
     # hook entities/reports.yaml:26: before_create: hooks.normalise_title
     await run_hook(request, "ExpenseReport.before_create", "create", session, user, row, values)
     session.add(row)
-    try:
+    async with committing(session, "expense_reports"):
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
@@ -371,13 +327,6 @@ async def create_expense_report(
             _to_wire(row, [], user), 201, headers={"Location": location, "ETag": etag(row)}
         )
         await idempotency.finish(session, claim, response)
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_reports") from None
-    except Problem:
-        await session.rollback()
-        raise
     return response
 
 
@@ -389,40 +338,30 @@ async def update_expense_report(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a ExpenseReport. Honours If-Match (412 when stale)."""
-
     data = parse_body(
         request, await request.body(), ExpenseReportUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS
     )
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_report(user))
+    row = await load(
+        session,
+        ExpenseReport,
+        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await frozen_expense_report(
         session, row, changes
     )  # fields the workflow freezes in this state (workflow.py)
-    await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
+    async with committing(session, "expense_reports"):
         # hook entities/reports.yaml:27: before_update: hooks.normalise_title
         await run_hook(
             request, "ExpenseReport.before_update", "update", session, user, row, changes
         )
-        await session.flush()
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_reports") from None
-    except Problem:
-        await session.rollback()
-        raise
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
     row = await _reload(session, row, user)
     return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})
 
@@ -435,20 +374,20 @@ async def delete_expense_report(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseReport. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_expense_report(user))
+    row = await load(
+        session,
+        ExpenseReport,
+        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+    )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
-    try:
+    async with committing(session, "expense_reports", deleting=True):
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
         result = await session.execute(
             delete(ExpenseReport).where(
                 ExpenseReport.id == row.id, ExpenseReport.lock_version == row.lock_version
             )
         )
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "expense_reports", deleting=True) from None
     if result.rowcount == 0:
         raise Problem(
             412, "stale_version", "The record changed while you were deleting it; fetch it again."

@@ -13,49 +13,34 @@ input) when the guard does not hold. See workflow.py for how concurrent requests
 
 from __future__ import annotations
 
-import datetime
-import decimal
-import uuid
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from expenses import idempotency
 from expenses.auth import optional_user
-from expenses.crud import check_if_match, decide, etag
+from expenses.crud import check_if_match, decide, etag, load
 from expenses.db import read_session, write_session
 from expenses.models import ExpenseLine, ExpenseReport
-from expenses.problems import VALIDATION_STATUS, Problem, invalid
-from expenses.query import parse_uuid, reject_unknown, parse_lookup
-from expenses.routers.expense_report import (
-    _computed,
-    _reload,
-    _with_computed,
-)  # computed fields, in SQL
+from expenses.query import parse_lookup, parse_uuid, reject_unknown
+from expenses.routers.expense_report import _reload
 from expenses.serializers import expense_report_to_wire
 from expenses.visibility import readable_expense_report
 from expenses.wire import Text, json_response
 from expenses.workflow import (
     approvals_of,
     approve,
-    close_approvals,
-    add_link,
     check_guard,
-    check_reference,
     check_state,
-    holds,
+    close_approvals,
     parse_input,
-    remove_link,
     require_user,
-    touch,
     writing,
 )
-from expenses.workflow import frozen_expense_report
 
 router = APIRouter()
 
@@ -70,23 +55,6 @@ class ExpenseReportRejectInput(BaseModel):
     reason: Annotated[
         Text, StringConstraints(min_length=1, max_length=2000, pattern="^[^\\x00]*$")
     ] = Field(alias="reason")
-
-
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such ExpenseReport.")
-
-
-async def _load(session: AsyncSession, key: Any, user: Any) -> ExpenseReport:
-    """The record, locked for this transaction; 404 when it does not exist or the user may not read it."""
-    statement = select(ExpenseReport).where(ExpenseReport.id == key)
-    statement = statement.where(readable_expense_report(user))
-    statement = statement.with_for_update(of=ExpenseReport).execution_options(
-        populate_existing=True
-    )
-    row = (await session.scalars(statement)).one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
 
 
 def _answer(row: ExpenseReport, user: Any, status: int = 200) -> Response:
@@ -121,7 +89,12 @@ async def submit_expense_report(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            ExpenseReport,
+            [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_submit(user, input), "submit", user)
         check_state(request, row, "status", "submit", ("draft",))
         check_if_match(request, row)
@@ -189,12 +162,17 @@ async def approve_expense_report(
     """Manager approval always; finance approval too above 1,000. (entities/reports.yaml:51)"""
     require_user(user)
     body = await request.body()
-    input = parse_input(request, body, None)
+    parse_input(request, body, None)  # no input: the body must be empty or {}
     async with writing(session, "expense_reports"):
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            ExpenseReport,
+            [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+            for_update=True,
+        )
         check_state(request, row, "status", "approve", ("submitted",))
         check_if_match(request, row)
         complete = await approve(
@@ -270,7 +248,12 @@ async def reject_expense_report(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            ExpenseReport,
+            [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_reject(user, input), "reject", user)
         check_state(request, row, "status", "reject", ("submitted",))
         check_if_match(request, row)
@@ -315,7 +298,12 @@ async def pay_expense_report(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            ExpenseReport,
+            [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_pay(user, input), "pay", user)
         check_state(request, row, "status", "pay", ("approved",))
         check_if_match(request, row)
@@ -339,9 +327,9 @@ async def approvals_expense_report(
 ) -> Response:
     """Who approved this ExpenseReport, which step, and when (404 when the user may not read the record)."""
     reject_unknown(request.query_params, frozenset())
-    statement = select(ExpenseReport).where(ExpenseReport.id == parse_lookup(id, parse_uuid))
-    statement = statement.where(readable_expense_report(user))
-    row = (await session.scalars(statement)).one_or_none()
-    if row is None:
-        raise _not_found()
+    row = await load(
+        session,
+        ExpenseReport,
+        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+    )
     return json_response({"items": await approvals_of(session, row)})

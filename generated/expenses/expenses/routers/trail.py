@@ -30,8 +30,8 @@ from expenses.query import (
     parse_int,
     parse_limit,
     parse_lookup,
-    reject_unknown,
     parse_uuid,
+    reject_unknown,
 )
 from expenses.visibility import readable_expense_line, readable_expense_report
 from expenses.wire import decode_cursor, encode_cursor, json_response

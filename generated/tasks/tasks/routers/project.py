@@ -11,29 +11,31 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from tasks.auth import optional_user, required_user
 from tasks import idempotency
-from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
+from tasks.crud import (
+    check_if_match,
+    committing,
+    decide,
+    etag,
+    includes,
+    keyset_page,
+    load,
+    order,
+    parse_body,
+)
 from tasks.db import read_session, write_session
-from tasks.models import Project, User, project_members
-from tasks.problems import Problem, integrity_problem, invalid
+from tasks.models import Project, project_members
+from tasks.problems import Problem, invalid
 from tasks.query import (
-    one_of,
-    parse_bool,
-    parse_date,
     parse_datetime,
-    parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
     parse_text,
     parse_uuid,
@@ -42,7 +44,7 @@ from tasks.query import (
 from tasks.schemas import ProjectCreate, ProjectUpdate
 from tasks.serializers import project_to_wire, user_to_wire
 from tasks.visibility import readable_project, readable_user
-from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from tasks.wire import json_response, slugify
 
 router = APIRouter()
 
@@ -83,18 +85,6 @@ def _to_wire(row: Project, included: list[str]) -> dict[str, Any]:
     if "members" in included:
         body["members"] = [user_to_wire(item) for item in row.members]
     return body
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = []
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
 def _may_list(user: Any) -> Any:
@@ -155,23 +145,6 @@ def _rules_delete(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such Project.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> Project:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(Project).where(Project.slug == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/projects")
 async def list_projects(
     request: Request,
@@ -185,32 +158,11 @@ async def list_projects(
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Project.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = (
-        select(Project).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, Project, clauses, options, keys, signature, limit, params.get("cursor")
     )
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
     items = [_to_wire(row, included) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -223,10 +175,14 @@ async def get_project(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One Project by slug."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await _load(session, parse_lookup(slug, parse_text), options, readable_project(user))
+    row = await load(
+        session,
+        Project,
+        [Project.slug == parse_lookup(slug, parse_text), readable_project(user)],
+        options,
+    )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -237,7 +193,6 @@ async def create_project(
     user: Any = Depends(required_user),
 ) -> Response:
     """Create a Project; answers 201 with its Location and ETag."""
-
     body = await request.body()
     data = parse_body(request, body, ProjectCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
@@ -245,7 +200,6 @@ async def create_project(
     if isinstance(claim, Response):
         return claim
     values = data.model_dump()
-    await _check_references(session, values)
     if values.get("slug") is None:
         values["slug"] = await _free_slug(session, slugify(values["name"]))
     if user is None:
@@ -258,7 +212,7 @@ async def create_project(
     row = Project(**values)
     row.owner_id = user.id  # set by the server from the signed-in user, never by the client
     session.add(row)
-    try:
+    async with committing(session, "projects"):
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
@@ -268,13 +222,6 @@ async def create_project(
             _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
         )
         await idempotency.finish(session, claim, response)
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "projects") from None
-    except Problem:
-        await session.rollback()
-        raise
     return response
 
 
@@ -303,29 +250,21 @@ async def update_project(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Project. Honours If-Match (412 when stale)."""
-
     data = parse_body(
         request, await request.body(), ProjectUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS
     )
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(slug, parse_text), visible=readable_project(user))
+    row = await load(
+        session, Project, [Project.slug == parse_lookup(slug, parse_text), readable_project(user)]
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
-    await _check_references(session, changes)
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "projects") from None
+    async with committing(session, "projects"):
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
 
@@ -337,18 +276,16 @@ async def delete_project(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Project. Honours If-Match."""
-    row = await _load(session, parse_lookup(slug, parse_text), visible=readable_project(user))
+    row = await load(
+        session, Project, [Project.slug == parse_lookup(slug, parse_text), readable_project(user)]
+    )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
-    try:
+    async with committing(session, "projects", deleting=True):
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
         result = await session.execute(
             delete(Project).where(Project.id == row.id, Project.lock_version == row.lock_version)
         )
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "projects", deleting=True) from None
     if result.rowcount == 0:
         raise Problem(
             412, "stale_version", "The record changed while you were deleting it; fetch it again."

@@ -13,54 +13,25 @@ input) when the guard does not hold. See workflow.py for how concurrent requests
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tasks import idempotency
 from tasks.auth import optional_user
-from tasks.crud import check_if_match, decide, etag
-from tasks.db import read_session, write_session
+from tasks.crud import check_if_match, decide, etag, load
+from tasks.db import write_session
 from tasks.models import Project, project_members
-from tasks.problems import VALIDATION_STATUS, Problem, invalid
-from tasks.query import parse_text, parse_lookup
+from tasks.query import parse_lookup, parse_text
 from tasks.serializers import project_to_wire
 from tasks.visibility import readable_project
 from tasks.wire import json_response
-from tasks.workflow import (
-    add_link,
-    check_guard,
-    check_reference,
-    check_state,
-    holds,
-    parse_input,
-    remove_link,
-    require_user,
-    touch,
-    writing,
-)
+from tasks.workflow import add_link, parse_input, remove_link, require_user, touch, writing
 
 router = APIRouter()
-
-
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such Project.")
-
-
-async def _load(session: AsyncSession, key: Any, user: Any) -> Project:
-    """The record, locked for this transaction; 404 when it does not exist or the user may not read it."""
-    statement = select(Project).where(Project.slug == key)
-    statement = statement.where(readable_project(user))
-    statement = statement.with_for_update(of=Project).execution_options(populate_existing=True)
-    row = (await session.scalars(statement)).one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
 
 
 def _answer(row: Project, user: Any, status: int = 200) -> Response:
@@ -95,7 +66,12 @@ async def join_project(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(slug, parse_text), user)
+        row = await load(
+            session,
+            Project,
+            [Project.slug == parse_lookup(slug, parse_text), readable_project(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_join(user, input), "join", user)
         check_if_match(request, row)
         # effect keel.yaml:78: add: {members: user}
@@ -154,7 +130,12 @@ async def leave_project(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(slug, parse_text), user)
+        row = await load(
+            session,
+            Project,
+            [Project.slug == parse_lookup(slug, parse_text), readable_project(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_leave(user, input), "leave", user)
         check_if_match(request, row)
         # effect keel.yaml:83: remove: {members: user}

@@ -11,29 +11,36 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload, with_expression
-from sqlalchemy.orm.exc import StaleDataError
+from sqlalchemy.orm import joinedload, with_expression
 from starlette.responses import Response
 
 from tasks.auth import optional_user, required_user
 from tasks import idempotency
-from tasks.crud import broken_invariant, check_if_match, decide, etag, includes, order, parse_body
+from tasks.crud import (
+    broken_invariant,
+    check_if_match,
+    check_references,
+    committing,
+    decide,
+    etag,
+    includes,
+    keyset_page,
+    load,
+    order,
+    parse_body,
+)
 from tasks.db import read_session, write_session
 from tasks.models import Project, Task, User, project_members, _today
-from tasks.problems import Problem, integrity_problem, invalid
+from tasks.problems import Problem, invalid
 from tasks.query import (
     one_of,
     parse_bool,
     parse_date,
     parse_datetime,
-    parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
     parse_text,
     parse_uuid,
@@ -42,7 +49,7 @@ from tasks.query import (
 from tasks.schemas import TaskCreate, TaskUpdate
 from tasks.serializers import project_to_wire, task_to_wire, user_to_wire
 from tasks.visibility import readable_project, readable_task, readable_user
-from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from tasks.wire import json_response
 
 router = APIRouter()
 
@@ -84,6 +91,11 @@ DEFAULT_SORT = "due_date,-created_at,id"
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "project": (joinedload, Task.project, readable_project),
     "assignee": (joinedload, Task.assignee, readable_user),
+}
+# References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
+REFERENCES: dict[str, tuple[str, Any]] = {
+    "project_id": ("project_id", Project),
+    "assignee_id": ("assignee_id", User),
 }
 
 
@@ -181,37 +193,6 @@ def _to_wire(row: Task, included: list[str]) -> dict[str, Any]:
         related = row.assignee
         body["assignee"] = None if related is None else user_to_wire(related)
     return body
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = [
-        (
-            "project_id",
-            "Project",
-            (
-                exists().where(Project.id == values["project_id"])
-                if values.get("project_id") is not None
-                else None
-            ),
-        ),
-        (
-            "assignee_id",
-            "User",
-            (
-                exists().where(User.id == values["assignee_id"])
-                if values.get("assignee_id") is not None
-                else None
-            ),
-        ),
-    ]
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
 
 
 def _may_list(user: Any) -> Any:
@@ -331,23 +312,6 @@ async def _check_stored_invariants(session: AsyncSession, row: Task) -> None:
         )
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such Task.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> Task:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(Task).where(Task.id == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/tasks")
 async def list_tasks(
     request: Request,
@@ -363,30 +327,11 @@ async def list_tasks(
     options, included = includes(params.get("include"), INCLUDES, user)
     options += _with_computed(computed)
     clauses = _filters(params) + _computed_filters(params, computed)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = select(Task).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, Task, clauses, options, keys, signature, limit, params.get("cursor")
+    )
     items = [_to_wire(row, included) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -399,11 +344,12 @@ async def get_task(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One Task by id."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
     options += _with_computed(_computed(user))
-    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_task(user))
+    row = await load(
+        session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)], options
+    )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -414,7 +360,6 @@ async def create_task(
     user: Any = Depends(required_user),
 ) -> Response:
     """Create a Task; answers 201 with its Location and ETag."""
-
     body = await request.body()
     data = parse_body(request, body, TaskCreate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     # Idempotency-Key: a retried create has one effect and gets the first answer again (idempotency.py).
@@ -422,7 +367,7 @@ async def create_task(
     if isinstance(claim, Response):
         return claim
     values = data.model_dump()
-    await _check_references(session, values)
+    await check_references(session, values, REFERENCES)
     if user is None:
         raise Problem(
             401,
@@ -433,7 +378,7 @@ async def create_task(
     row = Task(**values)
     row.created_by_id = user.id  # set by the server from the signed-in user, never by the client
     session.add(row)
-    try:
+    async with committing(session, "tasks"):
         await session.flush()
         # The rules are checked against the new row inside the transaction: refused means rolled back.
         await decide(request, session, row, _rules_create(user), "create", user)
@@ -445,13 +390,6 @@ async def create_task(
             _to_wire(row, []), 201, headers={"Location": location, "ETag": etag(row)}
         )
         await idempotency.finish(session, claim, response)
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "tasks") from None
-    except Problem:
-        await session.rollback()
-        raise
     return response
 
 
@@ -463,32 +401,19 @@ async def update_task(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a Task. Honours If-Match (412 when stale)."""
-
     data = parse_body(request, await request.body(), TaskUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_task(user))
+    row = await load(session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)])
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
-    await _check_references(session, changes)
+    await check_references(session, changes, REFERENCES)
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
-        await session.flush()
+    async with committing(session, "tasks"):
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
         await _check_stored_invariants(session, row)
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "tasks") from None
-    except Problem:
-        await session.rollback()
-        raise
     row = await _reload(session, row, user)
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
@@ -501,18 +426,14 @@ async def delete_task(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Task. Honours If-Match."""
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_task(user))
+    row = await load(session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)])
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
-    try:
+    async with committing(session, "tasks", deleting=True):
         # One statement, conditional on the version we checked: a concurrent change makes it match nothing.
         result = await session.execute(
             delete(Task).where(Task.id == row.id, Task.lock_version == row.lock_version)
         )
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "tasks", deleting=True) from None
     if result.rowcount == 0:
         raise Problem(
             412, "stale_version", "The record changed while you were deleting it; fetch it again."

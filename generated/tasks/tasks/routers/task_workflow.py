@@ -13,39 +13,32 @@ input) when the guard does not hold. See workflow.py for how concurrent requests
 
 from __future__ import annotations
 
-import datetime
-import decimal
 import uuid
-from typing import Annotated, Any, Literal
+from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StringConstraints
-from sqlalchemy import select
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
 from tasks import idempotency
 from tasks.auth import optional_user
-from tasks.crud import broken_invariant, check_if_match, decide, etag
+from tasks.crud import broken_invariant, check_if_match, decide, etag, keyset_page, load
 from tasks.db import read_session, write_session
 from tasks.models import Project, Task, User, project_members
-from tasks.problems import VALIDATION_STATUS, Problem, invalid
-from tasks.query import parse_date, parse_uuid, parse_limit, reject_unknown, parse_lookup
-from tasks.routers.task import _computed, _reload, _with_computed  # computed fields, in SQL
+from tasks.query import parse_date, parse_limit, parse_lookup, parse_uuid, reject_unknown
+from tasks.routers.task import _computed, _reload, _with_computed
 from tasks.serializers import task_to_wire
 from tasks.visibility import readable_task
-from tasks.wire import decode_cursor, encode_cursor, keyset_after, json_response
+from tasks.wire import json_response
 from tasks.workflow import (
-    add_link,
     check_guard,
     check_reference,
     check_state,
     holds,
     parse_input,
-    remove_link,
     require_user,
-    touch,
     writing,
 )
 
@@ -62,28 +55,12 @@ class TaskAssignInput(BaseModel):
     assignee: uuid.UUID = Field(alias="assignee")
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such Task.")
-
-
-async def _load(session: AsyncSession, key: Any, user: Any) -> Task:
-    """The record, locked for this transaction; 404 when it does not exist or the user may not read it."""
-    statement = select(Task).where(Task.id == key)
-    statement = statement.where(readable_task(user))
-    statement = statement.with_for_update(of=Task).execution_options(populate_existing=True)
-    row = (await session.scalars(statement)).one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 def _answer(row: Task, user: Any, status: int = 200) -> Response:
     return json_response(task_to_wire(row), status, headers={"ETag": etag(row)})
 
 
 async def _check_invariants(session: AsyncSession, row: Task) -> None:
     """The spec's invariants, after an effect changed the row (a CHECK constraint guards the rest)."""
-    record = row
     # keel.yaml:120: record.assignee == null or record.assignee in record.project.members or record.assignee == record.project.owner
     if not (
         await holds(
@@ -108,7 +85,6 @@ async def _check_invariants(session: AsyncSession, row: Task) -> None:
             "assignee_is_member",
             "A task can only be assigned to a member or the owner of its project.",
         )
-    del record
 
 
 def _rules_start(user: Any, input: Any) -> list[tuple[str, str, str, Any]]:
@@ -139,7 +115,12 @@ async def start_task(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            Task,
+            [Task.id == parse_lookup(id, parse_uuid), readable_task(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_start(user, input), "start", user)
         check_state(request, row, "status", "start", ("todo",))
         check_if_match(request, row)
@@ -181,7 +162,12 @@ async def finish_task(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            Task,
+            [Task.id == parse_lookup(id, parse_uuid), readable_task(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_finish(user, input), "finish", user)
         check_state(request, row, "status", "finish", ("in_progress",))
         check_if_match(request, row)
@@ -223,7 +209,12 @@ async def reopen_task(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            Task,
+            [Task.id == parse_lookup(id, parse_uuid), readable_task(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_reopen(user, input), "reopen", user)
         check_state(request, row, "status", "reopen", ("done",))
         check_if_match(request, row)
@@ -275,7 +266,12 @@ async def assign_task(
         claim = await idempotency.begin(request, session, user, body)
         if isinstance(claim, Response):
             return claim
-        row = await _load(session, parse_lookup(id, parse_uuid), user)
+        row = await load(
+            session,
+            Task,
+            [Task.id == parse_lookup(id, parse_uuid), readable_task(user)],
+            for_update=True,
+        )
         await decide(request, session, row, _rules_assign(user, input), "assign", user)
         check_if_match(request, row)
         await check_reference(session, "assignee", User, input.assignee)
@@ -340,7 +336,6 @@ async def my_open_tasks_task(
     params = request.query_params
     reject_unknown(params, frozenset({"limit", "cursor"}))
     limit = parse_limit(params.get("limit"), 50, 200)
-    keys = _KEYS_MY_OPEN_TASKS
     clauses: list[Any] = [
         # where keel.yaml:136: record.assignee == user and record.status != 'done'
         sa.and_(
@@ -349,30 +344,14 @@ async def my_open_tasks_task(
         ),
         _may_list(user),  # and only what the list rule shows: a query never widens it
     ]
-    # NULLS LAST only where a key can be null: on PostgreSQL it keeps a descending sort off its index.
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, "due_date,id", [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    rows = list(
-        await session.scalars(
-            select(Task)
-            .where(*clauses)
-            .order_by(*order_by)
-            .limit(limit + 1)
-            .options(*_with_computed(_computed(user)))
-        )
+    rows, following = await keyset_page(
+        session,
+        Task,
+        clauses,
+        _with_computed(_computed(user)),
+        _KEYS_MY_OPEN_TASKS,
+        "due_date,id",
+        limit,
+        params.get("cursor"),
     )
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        following = encode_cursor("due_date,id", [getattr(rows[-1], k[0].key) for k in keys])
     return json_response({"items": [task_to_wire(row) for row in rows], "next_cursor": following})

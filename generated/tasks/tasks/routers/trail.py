@@ -17,13 +17,11 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
-from tasks.auth import optional_user, required_user
+from tasks.auth import required_user
 from tasks.db import read_session, write_session
-from tasks.models import (
-    NotificationOutbox,
-)
+from tasks.models import NotificationOutbox
 from tasks.problems import Problem, invalid
-from tasks.query import parse_bool, parse_int, parse_limit, parse_lookup, reject_unknown
+from tasks.query import parse_bool, parse_int, parse_limit, reject_unknown
 from tasks.wire import decode_cursor, encode_cursor, json_response
 
 router = APIRouter()

@@ -11,37 +11,39 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, exists, func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
-from sqlalchemy.orm import joinedload, selectinload
-from sqlalchemy.orm.exc import StaleDataError
 from starlette.responses import Response
 
 from tasks.auth import hash_password, optional_user, required_user
-from tasks.crud import check_if_match, decide, etag, includes, order, parse_body
+from tasks.crud import (
+    check_if_match,
+    committing,
+    decide,
+    etag,
+    includes,
+    keyset_page,
+    load,
+    order,
+    parse_body,
+)
 from tasks.db import read_session, write_session
 from tasks.models import User
-from tasks.problems import Problem, integrity_problem, invalid
+from tasks.problems import invalid
 from tasks.query import (
     one_of,
     parse_bool,
-    parse_date,
     parse_datetime,
-    parse_decimal,
-    parse_int,
     parse_limit,
     parse_lookup,
-    parse_offset,
     parse_param,
     parse_text,
     parse_uuid,
     reject_unknown,
 )
-from tasks.schemas import UserCreate, UserUpdate
+from tasks.schemas import UserUpdate
 from tasks.serializers import user_to_wire
 from tasks.visibility import readable_user
-from tasks.wire import decode_cursor, encode_cursor, json_response, keyset_after, slugify
+from tasks.wire import json_response
 
 router = APIRouter()
 
@@ -77,20 +79,7 @@ def _filters(params: Any) -> list[Any]:
 
 
 def _to_wire(row: User, included: list[str]) -> dict[str, Any]:
-    body = user_to_wire(row)
-    return body
-
-
-async def _check_references(session: AsyncSession, values: dict[str, Any]) -> None:
-    """One query that checks every referenced record exists, so a bad id is a 422 naming its field."""
-    checks = []
-    wanted = [(wire, target, clause) for wire, target, clause in checks if clause is not None]
-    if not wanted:
-        return
-    found = (await session.execute(select(*[clause for _, _, clause in wanted]))).one()
-    for (wire, target, _), ok in zip(wanted, found):
-        if not ok:
-            raise invalid(wire, f"does not refer to an existing {target}", "unknown_reference")
+    return user_to_wire(row)
 
 
 def _may_list(user: Any) -> Any:
@@ -117,23 +106,6 @@ def _rules_update(user: Any) -> list[tuple[str, str, str, Any]]:
     ]
 
 
-def _not_found() -> Problem:
-    return Problem(404, "not_found", "No such User.")
-
-
-async def _load(
-    session: AsyncSession, key: Any, options: list[Any] | None = None, visible: Any = None
-) -> User:
-    """The row, or 404 when it does not exist or the user may not see it (existence does not leak)."""
-    statement = select(User).where(User.id == key, *_filters({}))
-    if visible is not None:
-        statement = statement.where(visible)
-    row = (await session.scalars(statement.options(*(options or [])))).unique().one_or_none()
-    if row is None:
-        raise _not_found()
-    return row
-
-
 @router.get("/api/users")
 async def list_users(
     request: Request,
@@ -147,30 +119,11 @@ async def list_users(
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (User.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
     clauses = _filters(params)
-    clauses.append(
-        _may_list(user)
-    )  # only what the user may see: filtered in SQL, so pages stay exact
-    # NULLS LAST only on nullable keys: on a NOT NULL column it changes nothing but keeps
-    # PostgreSQL from reading the column's index backwards for a descending sort (a full sort).
-    order_by = [
-        (
-            (k[0].desc() if k[1] else k[0].asc()).nulls_last()
-            if k[2]
-            else (k[0].desc() if k[1] else k[0].asc())
-        )
-        for k in keys
-    ]
-    cursor = params.get("cursor")
-    if cursor is not None:
-        values = decode_cursor(cursor, signature, [k[3] for k in keys])
-        clauses.append(keyset_after([(k[0], k[1], k[2]) for k in keys], values))
-    statement = select(User).where(*clauses).order_by(*order_by).limit(limit + 1).options(*options)
-    rows = list((await session.scalars(statement)).unique())
-    following = None
-    if len(rows) > limit:
-        rows = rows[:limit]
-        last = rows[-1]
-        following = encode_cursor(signature, [getattr(last, k[0].key) for k in keys])
+    # Only what the user may see, filtered in SQL: pages stay exact.
+    clauses.append(_may_list(user))
+    rows, following = await keyset_page(
+        session, User, clauses, options, keys, signature, limit, params.get("cursor")
+    )
     items = [_to_wire(row, included) for row in rows]
     return json_response({"items": items, "next_cursor": following})
 
@@ -183,10 +136,11 @@ async def get_user(
     user: Any = Depends(optional_user),
 ) -> Response:
     """One User by id."""
-
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await _load(session, parse_lookup(id, parse_uuid), options, readable_user(user))
+    row = await load(
+        session, User, [User.id == parse_lookup(id, parse_uuid), readable_user(user)], options
+    )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
 
@@ -198,15 +152,13 @@ async def update_user(
     user: Any = Depends(required_user),
 ) -> Response:
     """Change some fields of a User. Honours If-Match (412 when stale)."""
-
     data = parse_body(request, await request.body(), UserUpdate, SERVER_FIELDS, WRITE_ONCE_FIELDS)
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await _load(session, parse_lookup(id, parse_uuid), visible=readable_user(user))
+    row = await load(session, User, [User.id == parse_lookup(id, parse_uuid), readable_user(user)])
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
-    await _check_references(session, changes)
     if changes.get("password_hash") is not None:
         # Hashed only once every rule has passed: a refused request costs no Argon2 work.
         changes["password_hash"] = await hash_password(
@@ -214,14 +166,6 @@ async def update_user(
         )  # never stored in plain text
     for name, value in changes.items():
         setattr(row, name, value)
-    try:
-        await session.commit()
-    except StaleDataError:
-        await session.rollback()
-        raise Problem(
-            412, "stale_version", "The record changed while you were updating it; fetch it again."
-        ) from None
-    except IntegrityError as exc:
-        await session.rollback()
-        raise integrity_problem(exc, "users") from None
+    async with committing(session, "users"):
+        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
