@@ -38,7 +38,12 @@ class InputField:
 
     @property
     def code(self) -> str:
-        """The model's field line, laid out as black prints it in a class body."""
+        """The model's field line, laid out as black prints it in a class body.
+
+        The alias is declared only when the wire name is not the attribute's (camelCase wire names).
+        """
+        if self.wire == self.name:
+            return f"{self.name}: {self.annotation}" + ("" if self.default is None else f" = {self.default}")
         args = ([self.default] if self.default is not None else []) + [f'alias="{self.wire}"']
         return call(f"{self.name}: {self.annotation} = Field", args, 4)
 
@@ -49,6 +54,8 @@ class FilterParam:
     parse: str  # parser function name
     clause: str  # Python source of the SQLAlchemy clause, using `value`
     many: bool  # comma-separated list (the `in` operator)
+    column: str = ""  # Python source of the filtered value (a column, or a computed field's SQL)
+    op: str = ""  # eq, in, contains, gt, gte, lt, lte: the comparison (crud.filters in the app)
 
 
 @dataclass(frozen=True)
@@ -240,14 +247,14 @@ def filter_params(column: str, wire: str, spec_type: str, parse: str, ops: tuple
     value = "sa.literal(value, sa.Numeric())" if spec_type == "decimal" else "value"
     for op in ops:
         if op == "in":
-            out.append(FilterParam(f"{wire}__in", parse, f"{column}.in_(value)", True))
+            out.append(FilterParam(f"{wire}__in", parse, f"{column}.in_(value)", True, column, op))
         elif op == "contains":
             out.append(FilterParam(f"{wire}__contains", "parse_text", f"{column}.contains(value, autoescape=True)",
-                                   False))
+                                   False, column, op))
         elif op == "eq":
-            out.append(FilterParam(wire, parse, f"{column} == {value}", False))
+            out.append(FilterParam(wire, parse, f"{column} == {value}", False, column, op))
         else:
-            out.append(FilterParam(f"{wire}__{op}", parse, f"{column} {_OPS[op]} {value}", False))
+            out.append(FilterParam(f"{wire}__{op}", parse, f"{column} {_OPS[op]} {value}", False, column, op))
     return out
 
 

@@ -6,6 +6,7 @@ from generator.compile import free_names
 from generator.ir.nodes import AppIR, ComputedIR, EntityIR, InvariantIR, OperationRulesIR
 from generator.naming import camel
 from generator.targets.anonymous import WRITES, refuses_anonymous
+from generator.layout import py_str
 from generator.targets.api import EntityApiView, SortKey, api_view, filter_params, read_filter
 
 
@@ -126,7 +127,6 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
                      | set(rules["rule_models"]))
     serializers = sorted({f"{e.module}_to_wire"} | {i.target_serializer for i in view.includes})
     list_params = {"limit", "sort", "include", "cursor" if view.pagination == "cursor" else "offset"}
-    list_params |= {f.param for f in view.filters}
     computed_filters = [f for c in e.computed for f in _computed_filters(c)]
     list_params |= {f.param for f in computed_filters}
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
@@ -162,7 +162,9 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "visibility_imports": sorted({f for f in [_own_read_filter(e), *(i.visible for i in view.includes)] if f}),
         "model_imports": targets,
         "serializer_imports": serializers,
-        "list_params": sorted(list_params),
+        # Every query parameter of the list; the router spells the filters' as ``*FILTERS``.
+        "list_params": sorted(list_params | {f.param for f in view.filters}),
+        "list_params_code": [py_str(p) for p in sorted(list_params)] + (["*FILTERS"] if view.filters else []),
         "computed": [{"name": c.name, "sql": c.sql, "source": c.source, "comment": " ".join(c.text.split())}
                      for c in e.computed if c.sql],
         "computed_filters": computed_filters,
@@ -177,8 +179,19 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "one_open": one_open,
         "one_close": one_close,
         "load_where": f"[{', '.join(load_where)}]",
+        **_list_clauses(e.name, view),
         **_frozen_hooks(ir, e),  # workflow.py's frozen-field checks this router calls
     }
+
+
+def _list_clauses(model: str, view: EntityApiView) -> dict[str, str]:
+    """Where a list starts: the rows not soft-deleted, narrowed by the filters sent (``clauses = ...``)."""
+    if view.soft_delete:
+        sent = ", *filters(params, FILTERS)" if view.filters else ""
+        return {"list_target": "clauses", "list_clauses": f"[{model}.deleted_at.is_(None){sent}]"}
+    if view.filters:
+        return {"list_target": "clauses", "list_clauses": "filters(params, FILTERS)"}
+    return {"list_target": "clauses: list[Any]", "list_clauses": "[]"}
 
 
 def _frozen_hooks(ir: AppIR, e: EntityIR) -> dict:
@@ -262,7 +275,8 @@ _SCHEMA_IMPORTS = {"typing": {"Annotated", "Literal"}, "pydantic": {"AwareDateti
 def schema_imports(views: list[EntityApiView]) -> dict:
     """What schemas.py imports: the modules and names the annotations and defaults of its fields use."""
     fields = [f for v in views for f in (*v.create_fields, *v.update_fields)]
-    names: set[str] = {"Field"} if fields else set()  # every field line is ``name: annotation = Field(...)``
+    # A field line is ``name: annotation = Field(..., alias=...)`` only when its wire name differs.
+    names: set[str] = {"Field"} if any(f.wire != f.name for f in fields) else set()
     for f in fields:
         names |= free_names(f.annotation)
         if f.default is not None:

@@ -23,8 +23,8 @@ def _source_names(ctx: dict[str, Any]) -> set[str]:
     """Every global name read by the compiled sources the template prints for this router."""
     e = ctx["e"]
     sources = [key.column for key in ctx["sort_keys"]] + [key.parse for key in ctx["sort_keys"]]
-    for f in [*e.filters, *ctx["computed_filters"]]:
-        sources += [f.parse, f.clause]
+    sources += [x for f in e.filters for x in (f.column, f.parse)]
+    sources += [x for f in ctx["computed_filters"] for x in (f.parse, f.clause)]
     for inc in e.includes:
         sources += [inc.loader, inc.relationship] + ([inc.visible] if inc.visible else [])
     for rules in ctx["rules"].values():
@@ -53,6 +53,7 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
     crud = {"parse_body"} if ops & {"create", "update"} else set()
     crud |= {"order", "keyset_page" if e.pagination == "cursor" else "offset_page"} if "list" in ops else set()
     crud |= {"includes"} if ops & {"list", "read"} else set()
+    crud |= {"filters"} if "list" in ops and e.filters else set()
     crud |= {"load"} if loads else set()
     crud |= {"etag"} if ops & {"read", "create", "update"} else set()
     crud |= {"check_if_match"} if ops & {"update", "delete"} else set()
@@ -64,7 +65,7 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
     query = names & _QUERY_PARSERS
     query |= {"parse_limit"} if "list" in ops else set()
     query |= {"parse_offset"} if "list" in ops and e.pagination != "cursor" else set()
-    query |= {"parse_param"} if "list" in ops and (e.filters or ctx["computed_filters"]) else set()
+    query |= {"parse_param"} if "list" in ops and ctx["computed_filters"] else set()
     query |= {"parse_lookup"} if loads else set()
     query |= {"reject_unknown"} if ops & {"list", "read"} else set()
 

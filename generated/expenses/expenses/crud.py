@@ -8,13 +8,15 @@ fields, compiled rules); this module holds the one copy of the logic that uses t
 
 from __future__ import annotations
 
+import decimal
+import operator
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from fastapi import Request
 from pydantic import ValidationError
-from sqlalchemy import exists, func, select
+from sqlalchemy import Numeric, exists, func, literal, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.exc import StaleDataError
@@ -27,6 +29,7 @@ from expenses.problems import (
     integrity_problem,
     invalid,
 )
+from expenses.query import parse_param
 from expenses.wire import decode_cursor, encode_cursor, keyset_after
 
 AUTH_SCHEME = "Bearer"
@@ -64,6 +67,40 @@ def order(
     if keys[-1][4] != "id":
         keys.append((id_key[0], False, False, id_key[1], "id"))
     return spec, keys
+
+
+_COMPARISONS = {
+    "eq": operator.eq,
+    "gt": operator.gt,
+    "gte": operator.ge,
+    "lt": operator.lt,
+    "lte": operator.le,
+}
+
+
+def filters(params: Any, available: dict[str, tuple[Any, str, Any]]) -> list[Any]:
+    """The WHERE clauses of the filter parameters sent, each value parsed by its filter's parser.
+
+    ``available``: parameter -> (column, comparison, parser), the router's FILTERS. A value that
+    does not parse is a 422 naming the parameter; ``in`` takes a comma-separated list.
+    """
+    clauses = []
+    for name, (column, comparison, parse) in available.items():
+        text = params.get(name)
+        if text is None:
+            continue
+        if comparison == "in":
+            clauses.append(column.in_([parse_param(name, part, parse) for part in text.split(",")]))
+        elif comparison == "contains":
+            clauses.append(column.contains(parse_param(name, text, parse), autoescape=True))
+        else:
+            value = parse_param(name, text, parse)
+            if isinstance(value, decimal.Decimal):
+                # Compared exactly, as the number it is: bound as a plain NUMERIC, not cast to the column's
+                # NUMERIC(p, s), which rounds it to the column's scale and overflows past its digits.
+                value = literal(value, Numeric())
+            clauses.append(_COMPARISONS[comparison](column, value))
+    return clauses
 
 
 def sort_clauses(keys: list[SortKey]) -> list[Any]:

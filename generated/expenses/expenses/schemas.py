@@ -32,23 +32,21 @@ class _Input(BaseModel):
 class EmployeeCreate(_Input):
     """The body of a POST that creates a Employee."""
 
-    email: Annotated[
-        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ] = Field(alias="email")
+    email: Annotated[Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
     full_name: Annotated[
         Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(alias="full_name")
+    ]
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         alias="password"
     )
-    active: bool = Field(True, alias="active")
-    manager_id: uuid.UUID | None = Field(None, alias="manager_id")
+    active: bool = True
+    manager_id: uuid.UUID | None = None
     bank_account: (
         Annotated[
             Text, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
         ]
         | None
-    ) = Field(None, alias="bank_account")
+    ) = None
 
 
 class EmployeeUpdate(_Input):
@@ -56,30 +54,28 @@ class EmployeeUpdate(_Input):
 
     email: Annotated[
         Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ] = Field(None, alias="email")
+    ] = None
     full_name: Annotated[
         Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="full_name")
+    ] = None
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         None, alias="password"
     )
-    active: bool = Field(None, alias="active")
-    manager_id: uuid.UUID | None = Field(None, alias="manager_id")
+    active: bool = None
+    manager_id: uuid.UUID | None = None
     bank_account: (
         Annotated[
             Text, StringConstraints(max_length=34, pattern="^[A-Z]{2}[0-9]{2}[A-Z0-9]{10,30}$")
         ]
         | None
-    ) = Field(None, alias="bank_account")
+    ) = None
 
 
 class ExpenseReportCreate(_Input):
     """The body of a POST that creates a ExpenseReport."""
 
-    title: Annotated[
-        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(alias="title")
-    currency: Literal["EUR", "USD", "GBP", "CHF"] = Field("EUR", alias="currency")
+    title: Annotated[Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")]
+    currency: Literal["EUR", "USD", "GBP", "CHF"] = "EUR"
 
 
 class ExpenseReportUpdate(_Input):
@@ -87,30 +83,28 @@ class ExpenseReportUpdate(_Input):
 
     title: Annotated[
         Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="title")
-    currency: Literal["EUR", "USD", "GBP", "CHF"] = Field(None, alias="currency")
+    ] = None
+    currency: Literal["EUR", "USD", "GBP", "CHF"] = None
 
 
 class ExpenseLineCreate(_Input):
     """The body of a POST that creates a ExpenseLine."""
 
-    report_id: uuid.UUID = Field(alias="report_id")
-    spent_on: datetime.date = Field(alias="spent_on")
+    report_id: uuid.UUID
+    spent_on: datetime.date
     description: Annotated[
         Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(alias="description")
-    category: Literal["travel", "lodging", "meals", "supplies", "other"] = Field(alias="category")
-    amount: decimal_type(12, 2, "0.01", "100000") = Field(alias="amount")
+    ]
+    category: Literal["travel", "lodging", "meals", "supplies", "other"]
+    amount: decimal_type(12, 2, "0.01", "100000")
 
 
 class ExpenseLineUpdate(_Input):
     """The body of a PATCH: every field optional; a field that is absent stays as it is."""
 
-    spent_on: datetime.date = Field(None, alias="spent_on")
+    spent_on: datetime.date = None
     description: Annotated[
         Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="description")
-    category: Literal["travel", "lodging", "meals", "supplies", "other"] = Field(
-        None, alias="category"
-    )
-    amount: decimal_type(12, 2, "0.01", "100000") = Field(None, alias="amount")
+    ] = None
+    category: Literal["travel", "lodging", "meals", "supplies", "other"] = None
+    amount: decimal_type(12, 2, "0.01", "100000") = None

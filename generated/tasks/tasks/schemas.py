@@ -32,16 +32,12 @@ class _Input(BaseModel):
 class UserCreate(_Input):
     """The body of a POST that creates a User."""
 
-    email: Annotated[
-        Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ] = Field(alias="email")
-    name: Annotated[
-        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(alias="name")
+    email: Annotated[Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")]
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         alias="password"
     )
-    active: bool = Field(True, alias="active")
+    active: bool = True
 
 
 class UserUpdate(_Input):
@@ -49,25 +45,21 @@ class UserUpdate(_Input):
 
     email: Annotated[
         Text, StringConstraints(max_length=254, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    ] = Field(None, alias="email")
+    ] = None
     name: Annotated[
         Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="name")
+    ] = None
     password_hash: Annotated[str, StringConstraints(min_length=12, max_length=1024)] = Field(
         None, alias="password"
     )
-    active: bool = Field(None, alias="active")
+    active: bool = None
 
 
 class ProjectCreate(_Input):
     """The body of a POST that creates a Project."""
 
-    name: Annotated[
-        Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(alias="name")
-    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
-        None, alias="description"
-    )
+    name: Annotated[Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")]
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = None
 
 
 class ProjectUpdate(_Input):
@@ -75,25 +67,19 @@ class ProjectUpdate(_Input):
 
     name: Annotated[
         Text, StringConstraints(min_length=1, max_length=120, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="name")
-    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
-        None, alias="description"
-    )
+    ] = None
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = None
 
 
 class TaskCreate(_Input):
     """The body of a POST that creates a Task."""
 
-    title: Annotated[
-        Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(alias="title")
-    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
-        None, alias="description"
-    )
-    project_id: uuid.UUID = Field(alias="project_id")
-    assignee_id: uuid.UUID | None = Field(None, alias="assignee_id")
-    due_date: datetime.date | None = Field(None, alias="due_date")
-    priority: Literal["low", "normal", "high", "urgent"] = Field("normal", alias="priority")
+    title: Annotated[Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")]
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = None
+    project_id: uuid.UUID
+    assignee_id: uuid.UUID | None = None
+    due_date: datetime.date | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = "normal"
 
 
 class TaskUpdate(_Input):
@@ -101,10 +87,8 @@ class TaskUpdate(_Input):
 
     title: Annotated[
         Text, StringConstraints(min_length=1, max_length=200, pattern="^[^\\x00]*$")
-    ] = Field(None, alias="title")
-    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = Field(
-        None, alias="description"
-    )
-    assignee_id: uuid.UUID | None = Field(None, alias="assignee_id")
-    due_date: datetime.date | None = Field(None, alias="due_date")
-    priority: Literal["low", "normal", "high", "urgent"] = Field(None, alias="priority")
+    ] = None
+    description: Annotated[Text, StringConstraints(pattern="^[^\\x00]*$")] | None = None
+    assignee_id: uuid.UUID | None = None
+    due_date: datetime.date | None = None
+    priority: Literal["low", "normal", "high", "urgent"] = None

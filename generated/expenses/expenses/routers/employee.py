@@ -22,6 +22,7 @@ from expenses.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -36,7 +37,6 @@ from expenses.query import (
     parse_bool,
     parse_limit,
     parse_lookup,
-    parse_param,
     parse_text,
     parse_uuid,
     reject_unknown,
@@ -51,19 +51,15 @@ router = APIRouter()
 # Fields the server manages: a client that sends one gets a 422 naming it (no mass assignment).
 SERVER_FIELDS = frozenset({"created_at", "id", "role", "updated_at"})
 WRITE_ONCE_FIELDS = frozenset({})
-LIST_PARAMS = frozenset(
-    {
-        "active",
-        "cursor",
-        "include",
-        "limit",
-        "manager_id",
-        "manager_id__in",
-        "role",
-        "role__in",
-        "sort",
-    }
-)
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "active": (Employee.active, "eq", parse_bool),
+    "manager_id": (Employee.manager_id, "eq", parse_uuid),
+    "manager_id__in": (Employee.manager_id, "in", parse_uuid),
+    "role": (Employee.role, "eq", one_of("employee", "manager", "finance", "admin")),
+    "role__in": (Employee.role, "in", one_of("employee", "manager", "finance", "admin")),
+}
+LIST_PARAMS = frozenset({"cursor", "include", "limit", "sort", *FILTERS})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "full_name": (Employee.full_name, False, parse_text),
@@ -76,29 +72,6 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
 REFERENCES: dict[str, tuple[str, Any]] = {
     "manager_id": ("manager_id", Employee),
 }
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("active")) is not None:
-        value = parse_param("active", text, parse_bool)
-        clauses.append(Employee.active == value)
-    if (text := params.get("manager_id")) is not None:
-        value = parse_param("manager_id", text, parse_uuid)
-        clauses.append(Employee.manager_id == value)
-    if (text := params.get("manager_id__in")) is not None:
-        value = [parse_param("manager_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(Employee.manager_id.in_(value))
-    if (text := params.get("role")) is not None:
-        value = parse_param("role", text, one_of("employee", "manager", "finance", "admin"))
-        clauses.append(Employee.role == value)
-    if (text := params.get("role__in")) is not None:
-        value = [
-            parse_param("role__in", part, one_of("employee", "manager", "finance", "admin"))
-            for part in text.split(",")
-        ]
-        clauses.append(Employee.role.in_(value))
-    return clauses
 
 
 def _to_wire(row: Employee, included: list[str], user: Any = None) -> dict[str, Any]:
@@ -163,7 +136,7 @@ async def list_employees(
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Employee.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
-    clauses = _filters(params)
+    clauses = filters(params, FILTERS)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(

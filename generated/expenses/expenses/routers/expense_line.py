@@ -24,6 +24,7 @@ from expenses.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -39,7 +40,6 @@ from expenses.query import (
     parse_decimal,
     parse_limit,
     parse_lookup,
-    parse_param,
     parse_uuid,
     reject_unknown,
 )
@@ -54,23 +54,27 @@ router = APIRouter()
 # Fields the server manages: a client that sends one gets a 422 naming it (no mass assignment).
 SERVER_FIELDS = frozenset({"created_at", "id", "updated_at"})
 WRITE_ONCE_FIELDS = frozenset({"report_id"})
-LIST_PARAMS = frozenset(
-    {
-        "category",
-        "category__in",
-        "cursor",
-        "include",
-        "limit",
-        "report_id",
-        "report_id__in",
-        "sort",
-        "spent_on",
-        "spent_on__gt",
-        "spent_on__gte",
-        "spent_on__lt",
-        "spent_on__lte",
-    }
-)
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "report_id": (ExpenseLine.report_id, "eq", parse_uuid),
+    "report_id__in": (ExpenseLine.report_id, "in", parse_uuid),
+    "spent_on": (ExpenseLine.spent_on, "eq", parse_date),
+    "spent_on__gt": (ExpenseLine.spent_on, "gt", parse_date),
+    "spent_on__gte": (ExpenseLine.spent_on, "gte", parse_date),
+    "spent_on__lt": (ExpenseLine.spent_on, "lt", parse_date),
+    "spent_on__lte": (ExpenseLine.spent_on, "lte", parse_date),
+    "category": (
+        ExpenseLine.category,
+        "eq",
+        one_of("travel", "lodging", "meals", "supplies", "other"),
+    ),
+    "category__in": (
+        ExpenseLine.category,
+        "in",
+        one_of("travel", "lodging", "meals", "supplies", "other"),
+    ),
+}
+LIST_PARAMS = frozenset({"cursor", "include", "limit", "sort", *FILTERS})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "spent_on": (ExpenseLine.spent_on, False, parse_date),
@@ -84,45 +88,6 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
 REFERENCES: dict[str, tuple[str, Any]] = {
     "report_id": ("report_id", ExpenseReport),
 }
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("report_id")) is not None:
-        value = parse_param("report_id", text, parse_uuid)
-        clauses.append(ExpenseLine.report_id == value)
-    if (text := params.get("report_id__in")) is not None:
-        value = [parse_param("report_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(ExpenseLine.report_id.in_(value))
-    if (text := params.get("spent_on")) is not None:
-        value = parse_param("spent_on", text, parse_date)
-        clauses.append(ExpenseLine.spent_on == value)
-    if (text := params.get("spent_on__gt")) is not None:
-        value = parse_param("spent_on__gt", text, parse_date)
-        clauses.append(ExpenseLine.spent_on > value)
-    if (text := params.get("spent_on__gte")) is not None:
-        value = parse_param("spent_on__gte", text, parse_date)
-        clauses.append(ExpenseLine.spent_on >= value)
-    if (text := params.get("spent_on__lt")) is not None:
-        value = parse_param("spent_on__lt", text, parse_date)
-        clauses.append(ExpenseLine.spent_on < value)
-    if (text := params.get("spent_on__lte")) is not None:
-        value = parse_param("spent_on__lte", text, parse_date)
-        clauses.append(ExpenseLine.spent_on <= value)
-    if (text := params.get("category")) is not None:
-        value = parse_param(
-            "category", text, one_of("travel", "lodging", "meals", "supplies", "other")
-        )
-        clauses.append(ExpenseLine.category == value)
-    if (text := params.get("category__in")) is not None:
-        value = [
-            parse_param(
-                "category__in", part, one_of("travel", "lodging", "meals", "supplies", "other")
-            )
-            for part in text.split(",")
-        ]
-        clauses.append(ExpenseLine.category.in_(value))
-    return clauses
 
 
 def _to_wire(row: ExpenseLine, included: list[str]) -> dict[str, Any]:
@@ -241,7 +206,7 @@ async def list_expense_lines(
         params.get("sort"), SORT_KEYS, DEFAULT_SORT, (ExpenseLine.id, parse_uuid)
     )
     options, included = includes(params.get("include"), INCLUDES, user)
-    clauses = _filters(params)
+    clauses = filters(params, FILTERS)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(

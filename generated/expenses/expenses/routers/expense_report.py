@@ -23,6 +23,7 @@ from expenses.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -57,23 +58,35 @@ SERVER_FIELDS = frozenset(
     {"created_at", "id", "rejection_reason", "status", "submitter_id", "updated_at"}
 )
 WRITE_ONCE_FIELDS = frozenset({})
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "currency": (ExpenseReport.currency, "eq", one_of("EUR", "USD", "GBP", "CHF")),
+    "currency__in": (ExpenseReport.currency, "in", one_of("EUR", "USD", "GBP", "CHF")),
+    "submitter_id": (ExpenseReport.submitter_id, "eq", parse_uuid),
+    "submitter_id__in": (ExpenseReport.submitter_id, "in", parse_uuid),
+    "status": (
+        ExpenseReport.status,
+        "eq",
+        one_of("draft", "submitted", "approved", "paid", "rejected"),
+    ),
+    "status__in": (
+        ExpenseReport.status,
+        "in",
+        one_of("draft", "submitted", "approved", "paid", "rejected"),
+    ),
+}
 LIST_PARAMS = frozenset(
     {
-        "currency",
-        "currency__in",
         "cursor",
         "include",
         "limit",
         "sort",
-        "status",
-        "status__in",
-        "submitter_id",
-        "submitter_id__in",
         "total",
         "total__gt",
         "total__gte",
         "total__lt",
         "total__lte",
+        *FILTERS,
     }
 )
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
@@ -88,39 +101,6 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "submitter": (joinedload, ExpenseReport.submitter, readable_employee),
     "lines": (selectinload, ExpenseReport.lines, readable_expense_line),
 }
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("currency")) is not None:
-        value = parse_param("currency", text, one_of("EUR", "USD", "GBP", "CHF"))
-        clauses.append(ExpenseReport.currency == value)
-    if (text := params.get("currency__in")) is not None:
-        value = [
-            parse_param("currency__in", part, one_of("EUR", "USD", "GBP", "CHF"))
-            for part in text.split(",")
-        ]
-        clauses.append(ExpenseReport.currency.in_(value))
-    if (text := params.get("submitter_id")) is not None:
-        value = parse_param("submitter_id", text, parse_uuid)
-        clauses.append(ExpenseReport.submitter_id == value)
-    if (text := params.get("submitter_id__in")) is not None:
-        value = [parse_param("submitter_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(ExpenseReport.submitter_id.in_(value))
-    if (text := params.get("status")) is not None:
-        value = parse_param(
-            "status", text, one_of("draft", "submitted", "approved", "paid", "rejected")
-        )
-        clauses.append(ExpenseReport.status == value)
-    if (text := params.get("status__in")) is not None:
-        value = [
-            parse_param(
-                "status__in", part, one_of("draft", "submitted", "approved", "paid", "rejected")
-            )
-            for part in text.split(",")
-        ]
-        clauses.append(ExpenseReport.status.in_(value))
-    return clauses
 
 
 def _computed(user: Any = None) -> dict[str, Any]:
@@ -260,7 +240,7 @@ async def list_expense_reports(
     )
     options, included = includes(params.get("include"), INCLUDES, user)
     options += _with_computed(computed)
-    clauses = _filters(params) + _computed_filters(params, computed)
+    clauses = filters(params, FILTERS) + _computed_filters(params, computed)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(

@@ -23,6 +23,7 @@ from tasks.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -36,7 +37,6 @@ from tasks.query import (
     parse_datetime,
     parse_limit,
     parse_lookup,
-    parse_param,
     parse_text,
     parse_uuid,
     reject_unknown,
@@ -51,7 +51,12 @@ router = APIRouter()
 # Fields the server manages: a client that sends one gets a 422 naming it (no mass assignment).
 SERVER_FIELDS = frozenset({"created_at", "id", "owner_id", "slug", "updated_at"})
 WRITE_ONCE_FIELDS = frozenset({})
-LIST_PARAMS = frozenset({"cursor", "include", "limit", "owner_id", "owner_id__in", "sort"})
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "owner_id": (Project.owner_id, "eq", parse_uuid),
+    "owner_id__in": (Project.owner_id, "in", parse_uuid),
+}
+LIST_PARAMS = frozenset({"cursor", "include", "limit", "sort", *FILTERS})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "name": (Project.name, False, parse_text),
@@ -64,17 +69,6 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "owner": (joinedload, Project.owner, readable_user),
     "members": (selectinload, Project.members, readable_user),
 }
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("owner_id")) is not None:
-        value = parse_param("owner_id", text, parse_uuid)
-        clauses.append(Project.owner_id == value)
-    if (text := params.get("owner_id__in")) is not None:
-        value = [parse_param("owner_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(Project.owner_id.in_(value))
-    return clauses
 
 
 def _to_wire(row: Project, included: list[str]) -> dict[str, Any]:
@@ -157,7 +151,7 @@ async def list_projects(
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Project.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
-    clauses = _filters(params)
+    clauses = filters(params, FILTERS)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(

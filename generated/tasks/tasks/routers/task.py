@@ -25,6 +25,7 @@ from tasks.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -56,28 +57,23 @@ router = APIRouter()
 # Fields the server manages: a client that sends one gets a 422 naming it (no mass assignment).
 SERVER_FIELDS = frozenset({"created_at", "created_by_id", "id", "status", "updated_at"})
 WRITE_ONCE_FIELDS = frozenset({"project_id"})
-LIST_PARAMS = frozenset(
-    {
-        "assignee_id",
-        "assignee_id__in",
-        "cursor",
-        "due_date",
-        "due_date__gt",
-        "due_date__gte",
-        "due_date__lt",
-        "due_date__lte",
-        "include",
-        "limit",
-        "overdue",
-        "priority",
-        "priority__in",
-        "project_id",
-        "project_id__in",
-        "sort",
-        "status",
-        "status__in",
-    }
-)
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "project_id": (Task.project_id, "eq", parse_uuid),
+    "project_id__in": (Task.project_id, "in", parse_uuid),
+    "assignee_id": (Task.assignee_id, "eq", parse_uuid),
+    "assignee_id__in": (Task.assignee_id, "in", parse_uuid),
+    "due_date": (Task.due_date, "eq", parse_date),
+    "due_date__gt": (Task.due_date, "gt", parse_date),
+    "due_date__gte": (Task.due_date, "gte", parse_date),
+    "due_date__lt": (Task.due_date, "lt", parse_date),
+    "due_date__lte": (Task.due_date, "lte", parse_date),
+    "priority": (Task.priority, "eq", one_of("low", "normal", "high", "urgent")),
+    "priority__in": (Task.priority, "in", one_of("low", "normal", "high", "urgent")),
+    "status": (Task.status, "eq", one_of("todo", "in_progress", "done")),
+    "status__in": (Task.status, "in", one_of("todo", "in_progress", "done")),
+}
+LIST_PARAMS = frozenset({"cursor", "include", "limit", "overdue", "sort", *FILTERS})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "title": (Task.title, False, parse_text),
@@ -97,56 +93,6 @@ REFERENCES: dict[str, tuple[str, Any]] = {
     "project_id": ("project_id", Project),
     "assignee_id": ("assignee_id", User),
 }
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("project_id")) is not None:
-        value = parse_param("project_id", text, parse_uuid)
-        clauses.append(Task.project_id == value)
-    if (text := params.get("project_id__in")) is not None:
-        value = [parse_param("project_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(Task.project_id.in_(value))
-    if (text := params.get("assignee_id")) is not None:
-        value = parse_param("assignee_id", text, parse_uuid)
-        clauses.append(Task.assignee_id == value)
-    if (text := params.get("assignee_id__in")) is not None:
-        value = [parse_param("assignee_id__in", part, parse_uuid) for part in text.split(",")]
-        clauses.append(Task.assignee_id.in_(value))
-    if (text := params.get("due_date")) is not None:
-        value = parse_param("due_date", text, parse_date)
-        clauses.append(Task.due_date == value)
-    if (text := params.get("due_date__gt")) is not None:
-        value = parse_param("due_date__gt", text, parse_date)
-        clauses.append(Task.due_date > value)
-    if (text := params.get("due_date__gte")) is not None:
-        value = parse_param("due_date__gte", text, parse_date)
-        clauses.append(Task.due_date >= value)
-    if (text := params.get("due_date__lt")) is not None:
-        value = parse_param("due_date__lt", text, parse_date)
-        clauses.append(Task.due_date < value)
-    if (text := params.get("due_date__lte")) is not None:
-        value = parse_param("due_date__lte", text, parse_date)
-        clauses.append(Task.due_date <= value)
-    if (text := params.get("priority")) is not None:
-        value = parse_param("priority", text, one_of("low", "normal", "high", "urgent"))
-        clauses.append(Task.priority == value)
-    if (text := params.get("priority__in")) is not None:
-        value = [
-            parse_param("priority__in", part, one_of("low", "normal", "high", "urgent"))
-            for part in text.split(",")
-        ]
-        clauses.append(Task.priority.in_(value))
-    if (text := params.get("status")) is not None:
-        value = parse_param("status", text, one_of("todo", "in_progress", "done"))
-        clauses.append(Task.status == value)
-    if (text := params.get("status__in")) is not None:
-        value = [
-            parse_param("status__in", part, one_of("todo", "in_progress", "done"))
-            for part in text.split(",")
-        ]
-        clauses.append(Task.status.in_(value))
-    return clauses
 
 
 def _computed(user: Any = None) -> dict[str, Any]:
@@ -326,7 +272,7 @@ async def list_tasks(
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (Task.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
     options += _with_computed(computed)
-    clauses = _filters(params) + _computed_filters(params, computed)
+    clauses = filters(params, FILTERS) + _computed_filters(params, computed)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(

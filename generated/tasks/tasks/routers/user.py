@@ -20,6 +20,7 @@ from tasks.crud import (
     committing,
     decide,
     etag,
+    filters,
     includes,
     keyset_page,
     load,
@@ -35,7 +36,6 @@ from tasks.query import (
     parse_datetime,
     parse_limit,
     parse_lookup,
-    parse_param,
     parse_text,
     parse_uuid,
     reject_unknown,
@@ -50,7 +50,13 @@ router = APIRouter()
 # Fields the server manages: a client that sends one gets a 422 naming it (no mass assignment).
 SERVER_FIELDS = frozenset({"created_at", "id", "role", "updated_at"})
 WRITE_ONCE_FIELDS = frozenset({})
-LIST_PARAMS = frozenset({"active", "cursor", "include", "limit", "role", "role__in", "sort"})
+# Filters: query parameter -> (column, comparison, parser of the value); crud.filters applies them.
+FILTERS: dict[str, tuple[Any, str, Any]] = {
+    "active": (User.active, "eq", parse_bool),
+    "role": (User.role, "eq", one_of("admin", "member")),
+    "role__in": (User.role, "in", one_of("admin", "member")),
+}
+LIST_PARAMS = frozenset({"cursor", "include", "limit", "sort", *FILTERS})
 # Sortable keys: wire name -> (column, nullable, parser for cursors).
 SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
     "name": (User.name, False, parse_text),
@@ -60,22 +66,6 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "name,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
-
-
-def _filters(params: Any) -> list[Any]:
-    clauses: list[Any] = []
-    if (text := params.get("active")) is not None:
-        value = parse_param("active", text, parse_bool)
-        clauses.append(User.active == value)
-    if (text := params.get("role")) is not None:
-        value = parse_param("role", text, one_of("admin", "member"))
-        clauses.append(User.role == value)
-    if (text := params.get("role__in")) is not None:
-        value = [
-            parse_param("role__in", part, one_of("admin", "member")) for part in text.split(",")
-        ]
-        clauses.append(User.role.in_(value))
-    return clauses
 
 
 def _to_wire(row: User, included: list[str]) -> dict[str, Any]:
@@ -118,7 +108,7 @@ async def list_users(
     limit = parse_limit(params.get("limit"), 50, 200)
     signature, keys = order(params.get("sort"), SORT_KEYS, DEFAULT_SORT, (User.id, parse_uuid))
     options, included = includes(params.get("include"), INCLUDES, user)
-    clauses = _filters(params)
+    clauses = filters(params, FILTERS)
     # Only what the user may see, filtered in SQL: pages stay exact.
     clauses.append(_may_list(user))
     rows, following = await keyset_page(
