@@ -483,3 +483,32 @@ def test_racing_transitions_on_one_task_have_one_winner(tasks):
         assert sorted([a.status_code, b.status_code]) == [200, 409], (a.text, b.text)
         record = c.get("ann", f"/tasks/{task}")
         assert record.json()["status"] == "in_progress" and record.headers["ETag"] == '"v3"'
+
+
+@BACKENDS
+def test_a_soft_deleted_record_answers_404_for_its_approvals_too(tmp_path, monkeypatch, new_database):
+    """Once a report is soft-deleted, its approvals list is gone with it, as every other endpoint is."""
+    spec = _variant(tmp_path, "refuse")
+    reports = spec / "entities/reports.yaml"
+    text = reports.read_text()
+    old = "      delete: user == record.submitter and record.status == 'draft'\n"
+    assert old in text and "    audit: true\n" in text
+    text = text.replace(old, "      delete: user == record.submitter\n")
+    reports.write_text(text.replace("    audit: true\n", "    audit: true\n    soft_delete: true\n", 1))
+    c = _expenses(tmp_path, new_database(), monkeypatch, spec)
+    try:
+        big = report(c, amounts=("1500.00",))
+        assert c.post("emma", f"/expense-reports/{big}/submit").status_code == 200
+        assert c.post("mia", f"/expense-reports/{big}/approve").status_code == 202  # one of two approvals
+        listed = c.get("emma", f"/expense-reports/{big}/approvals")
+        assert listed.status_code == 200 and len(listed.json()["items"]) == 1
+        etag = c.get("emma", f"/expense-reports/{big}").headers["ETag"]
+        deleted = c.call("DELETE", "emma", f"/expense-reports/{big}", headers={"If-Match": etag})
+        assert deleted.status_code == 204, deleted.text
+        problem(c.get("emma", f"/expense-reports/{big}"), 404, "not_found")
+        problem(c.get("emma", f"/expense-reports/{big}/approvals"), 404, "not_found")
+        problem(c.post("fay", f"/expense-reports/{big}/approve"), 404, "not_found")
+        assert approvals(c, big) == [("manager", c.ids["mia"], None)]  # the rows stay: soft, not removed
+    finally:
+        c.app.client.__exit__(None, None, None)
+        c.app.close()

@@ -57,7 +57,11 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
     crud |= {"load"} if loads else set()
     crud |= {"etag"} if ops & {"read", "create", "update"} else set()
     crud |= {"check_if_match"} if ops & {"update", "delete"} else set()
-    crud |= {"committing"} if writes else set()
+    crud |= {"committing"} if ops & {"create", "delete"} else set()
+    if "update" in ops:
+        plain = not (ctx["python_invariants"] or ctx["sql_invariants"]
+                     or ctx["hooks"]["before_update"] or ctx["hooks"]["after_update"])
+        crud.add("commit" if plain else "committing")
     crud |= {"decide"} if set(ctx["rules"]) & writes else set()
     crud |= {"check_references"} if e.refs and ops & {"create", "update"} else set()
     crud |= {"broken_invariant"} if ctx["python_invariants"] or ctx["sql_invariants"] else set()

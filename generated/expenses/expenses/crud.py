@@ -33,9 +33,8 @@ from expenses.query import parse_param
 from expenses.wire import decode_cursor, encode_cursor, keyset_after
 
 AUTH_SCHEME = "Bearer"
-SortKey = tuple[
-    Any, bool, bool, Any, str
-]  # (column, descending, nullable, cursor parser, wire name)
+# A sort key: (column, descending, nullable, cursor parser, wire name).
+SortKey = tuple[Any, bool, bool, Any, str]
 
 
 def order(
@@ -45,9 +44,8 @@ def order(
     id_key: tuple[Any, Any],
 ) -> tuple[str, list[SortKey]]:
     """The sort keys asked for (or the default), always ending with the id so the order is total."""
-    spec = (
-        default if text is None else text
-    )  # `sort=` (empty) is a key that is not sortable, not the default
+    # `sort=` (empty) names a key that is not sortable; it does not mean the default.
+    spec = default if text is None else text
     keys: list[SortKey] = []
     for part in spec.split(","):
         descending = part.startswith("-")
@@ -58,10 +56,8 @@ def order(
                 f"cannot sort by {name!r}; sortable: {', '.join(sorted(sort_keys))}",
                 "invalid_sort",
             )
-        if any(
-            k[4] == name for k in keys
-        ):  # a key given again adds nothing: where it first appears decides
-            continue
+        if any(k[4] == name for k in keys):
+            continue  # a key given again adds nothing: where it first appears decides
         column, nullable, parse = sort_keys[name]
         keys.append((column, descending, nullable, parse, name))
     if keys[-1][4] != "id":
@@ -246,6 +242,12 @@ async def committing(
     except Problem:
         await session.rollback()
         raise
+
+
+async def commit(session: AsyncSession, table: str) -> None:
+    """Commit the session's changes: ``committing`` with nothing else to do in the transaction."""
+    async with committing(session, table):
+        pass
 
 
 def includes(

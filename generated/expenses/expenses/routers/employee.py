@@ -19,6 +19,7 @@ from expenses import idempotency
 from expenses.crud import (
     check_if_match,
     check_references,
+    commit,
     committing,
     decide,
     etag,
@@ -231,6 +232,6 @@ async def update_employee(
         )  # never stored in plain text
     for name, value in changes.items():
         setattr(row, name, value)
-    async with committing(session, "employees"):
-        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
+    # One UPDATE, on the version that was read: 412 if another write won.
+    await commit(session, "employees")
     return json_response(_to_wire(row, [], user), headers={"ETag": etag(row)})

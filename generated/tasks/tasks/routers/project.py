@@ -20,6 +20,7 @@ from tasks.auth import optional_user, required_user
 from tasks import idempotency
 from tasks.crud import (
     check_if_match,
+    commit,
     committing,
     decide,
     etag,
@@ -257,8 +258,8 @@ async def update_project(
     check_if_match(request, row)
     for name, value in changes.items():
         setattr(row, name, value)
-    async with committing(session, "projects"):
-        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
+    # One UPDATE, on the version that was read: 412 if another write won.
+    await commit(session, "projects")
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
 
 

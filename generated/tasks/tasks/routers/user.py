@@ -17,7 +17,7 @@ from starlette.responses import Response
 from tasks.auth import hash_password, optional_user, required_user
 from tasks.crud import (
     check_if_match,
-    committing,
+    commit,
     decide,
     etag,
     filters,
@@ -156,6 +156,6 @@ async def update_user(
         )  # never stored in plain text
     for name, value in changes.items():
         setattr(row, name, value)
-    async with committing(session, "users"):
-        await session.flush()  # the UPDATE, on the version that was read (412 if another write won)
+    # One UPDATE, on the version that was read: 412 if another write won.
+    await commit(session, "users")
     return json_response(_to_wire(row, []), headers={"ETag": etag(row)})
