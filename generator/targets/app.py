@@ -130,10 +130,11 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
     computed_filters = [f for c in e.computed for f in _computed_filters(c)]
     list_params |= {f.param for f in computed_filters}
     one_open, one_close = (f'{{"{view.envelope_one}": ', "}") if view.envelope else ("", "")
-    # Which row a read, update or delete loads: by its lookup, not soft-deleted, and visible to the user.
-    load_where = [f"{e.name}.{view.lookup} == parse_lookup({view.lookup}, {view.lookup_parse})"]
-    load_where += [f"{e.name}.deleted_at.is_(None)"] if view.soft_delete else []
-    load_where += [f"{_own_read_filter(e)}(user)"] if _own_read_filter(e) else []
+    # Which row a read, update or delete loads: by its lookup and not soft-deleted (BY_KEY, built once
+    # at import with a bound :key), and visible to the user (the read rule, per request).
+    by_key = [f'{e.name}.{view.lookup} == bindparam("key")']
+    by_key += [f"{e.name}.deleted_at.is_(None)"] if view.soft_delete else []
+    visible = _own_read_filter(e)
     return {
         "header": header,
         "package": ir.package,
@@ -178,7 +179,9 @@ def router_context(ir: AppIR, e: EntityIR, header: str) -> dict:
         "count_key": view.envelope_count if view.envelope else "total",
         "one_open": one_open,
         "one_close": one_close,
-        "load_where": f"[{', '.join(load_where)}]",
+        "by_key": f"select({e.name}).where({', '.join(by_key)})",
+        "load_statement": f"BY_KEY.where({visible}(user))" if visible else "BY_KEY",
+        "load_key": f'{{"key": parse_lookup({view.lookup}, {view.lookup_parse})}}',
         **_list_clauses(e.name, view),
         **_frozen_hooks(ir, e),  # workflow.py's frozen-field checks this router calls
     }

@@ -36,7 +36,7 @@ def _source_names(ctx: dict[str, Any]) -> set[str]:
     if "list" in ops:
         sources.append(ctx["id_parse"])
     if ops & {"read", "update", "delete"}:
-        sources.append(e.lookup_parse)
+        sources += [e.lookup_parse, ctx["by_key"], ctx["load_statement"]]
     names: set[str] = set()
     for source in sources:
         names |= free_names(source)
@@ -54,7 +54,7 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
     crud |= {"order", "keyset_page" if e.pagination == "cursor" else "offset_page"} if "list" in ops else set()
     crud |= {"includes"} if ops & {"list", "read"} else set()
     crud |= {"filters"} if "list" in ops and e.filters else set()
-    crud |= {"load"} if loads else set()
+    crud |= {"load_one"} if loads else set()
     crud |= {"etag"} if ops & {"read", "create", "update"} else set()
     crud |= {"check_if_match"} if ops & {"update", "delete"} else set()
     crud |= {"committing"} if ops & {"create", "delete"} else set()
@@ -80,6 +80,7 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
 
     sqlalchemy = {"delete"} if "delete" in ops and not e.soft_delete else set()
     sqlalchemy |= {"func"} if "delete" in ops and e.soft_delete else set()
+    sqlalchemy |= {"bindparam", "select"} if loads else set()
     sqlalchemy |= {"select"} if ctx["computed"] or ctx["sql_invariants"] or ("create" in ops and e.slug) else set()
     orm = (names & _ORM_LOADERS) | ({"with_expression"} if ctx["computed"] else set())
 

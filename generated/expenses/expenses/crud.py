@@ -186,12 +186,30 @@ async def load(
     ``for_update``: the row is locked for the rest of the transaction and read afresh from the
     database (not the session's copy), for a change that depends on its current state.
     """
-    statement = select(model).where(*where).options(*(options or []))
+    return await load_one(
+        session, select(model).where(*where), None, options, for_update=for_update
+    )
+
+
+async def load_one(
+    session: AsyncSession,
+    statement: Any,
+    params: dict[str, Any] | None,
+    options: list[Any] | None = None,
+    *,
+    for_update: bool = False,
+) -> Any:
+    """``load`` for a statement built ahead (a router's BY_KEY, with its ``params``)."""
+    if options:
+        statement = statement.options(*options)
     if for_update:
+        model = statement.column_descriptions[0]["entity"]
         statement = statement.with_for_update(of=model).execution_options(populate_existing=True)
-    row = (await session.scalars(statement)).unique().one_or_none()
+    row = (await session.scalars(statement, params)).unique().one_or_none()
     if row is None:
-        raise Problem(404, "not_found", f"No such {model.__name__}.")
+        raise Problem(
+            404, "not_found", f"No such {statement.column_descriptions[0]['entity'].__name__}."
+        )
     return row
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -26,7 +27,7 @@ from expenses.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -69,6 +70,8 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "full_name,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(Employee).where(Employee.id == bindparam("key"))
 # References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
 REFERENCES: dict[str, tuple[str, Any]] = {
     "manager_id": ("manager_id", Employee),
@@ -157,10 +160,10 @@ async def get_employee(
     """One Employee by id."""
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await load(
+    row = await load_one(
         session,
-        Employee,
-        [Employee.id == parse_lookup(id, parse_uuid), readable_employee(user)],
+        BY_KEY.where(readable_employee(user)),
+        {"key": parse_lookup(id, parse_uuid)},
         options,
     )
     return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
@@ -218,8 +221,8 @@ async def update_employee(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(
-        session, Employee, [Employee.id == parse_lookup(id, parse_uuid), readable_employee(user)]
+    row = await load_one(
+        session, BY_KEY.where(readable_employee(user)), {"key": parse_lookup(id, parse_uuid)}
     )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)

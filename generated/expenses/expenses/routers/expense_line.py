@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -27,7 +27,7 @@ from expenses.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -84,6 +84,8 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "spent_on,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(ExpenseLine).where(ExpenseLine.id == bindparam("key"))
 # References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
 REFERENCES: dict[str, tuple[str, Any]] = {
     "report_id": ("report_id", ExpenseReport),
@@ -226,10 +228,10 @@ async def get_expense_line(
     """One ExpenseLine by id."""
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await load(
+    row = await load_one(
         session,
-        ExpenseLine,
-        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+        BY_KEY.where(readable_expense_line(user)),
+        {"key": parse_lookup(id, parse_uuid)},
         options,
     )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
@@ -283,10 +285,8 @@ async def update_expense_line(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(
-        session,
-        ExpenseLine,
-        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+    row = await load_one(
+        session, BY_KEY.where(readable_expense_line(user)), {"key": parse_lookup(id, parse_uuid)}
     )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
@@ -310,10 +310,8 @@ async def delete_expense_line(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseLine. Honours If-Match."""
-    row = await load(
-        session,
-        ExpenseLine,
-        [ExpenseLine.id == parse_lookup(id, parse_uuid), readable_expense_line(user)],
+    row = await load_one(
+        session, BY_KEY.where(readable_expense_line(user)), {"key": parse_lookup(id, parse_uuid)}
     )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)

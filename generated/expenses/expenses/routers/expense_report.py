@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload, with_expression
 from starlette.responses import Response
@@ -26,7 +26,7 @@ from expenses.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -101,6 +101,8 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "submitter": (joinedload, ExpenseReport.submitter, readable_employee),
     "lines": (selectinload, ExpenseReport.lines, readable_expense_line),
 }
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(ExpenseReport).where(ExpenseReport.id == bindparam("key"))
 
 
 def _computed(user: Any = None) -> dict[str, Any]:
@@ -261,10 +263,10 @@ async def get_expense_report(
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
     options += _with_computed(_computed(user))
-    row = await load(
+    row = await load_one(
         session,
-        ExpenseReport,
-        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+        BY_KEY.where(readable_expense_report(user)),
+        {"key": parse_lookup(id, parse_uuid)},
         options,
     )
     return json_response(_to_wire(row, included, user), headers={"ETag": etag(row)})
@@ -324,10 +326,8 @@ async def update_expense_report(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(
-        session,
-        ExpenseReport,
-        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+    row = await load_one(
+        session, BY_KEY.where(readable_expense_report(user)), {"key": parse_lookup(id, parse_uuid)}
     )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
@@ -354,10 +354,8 @@ async def delete_expense_report(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a ExpenseReport. Honours If-Match."""
-    row = await load(
-        session,
-        ExpenseReport,
-        [ExpenseReport.id == parse_lookup(id, parse_uuid), readable_expense_report(user)],
+    row = await load_one(
+        session, BY_KEY.where(readable_expense_report(user)), {"key": parse_lookup(id, parse_uuid)}
     )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, selectinload
 from starlette.responses import Response
@@ -27,7 +27,7 @@ from tasks.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -70,6 +70,8 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "owner": (joinedload, Project.owner, readable_user),
     "members": (selectinload, Project.members, readable_user),
 }
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(Project).where(Project.slug == bindparam("key"))
 
 
 def _to_wire(row: Project, included: list[str]) -> dict[str, Any]:
@@ -172,10 +174,10 @@ async def get_project(
     """One Project by slug."""
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await load(
+    row = await load_one(
         session,
-        Project,
-        [Project.slug == parse_lookup(slug, parse_text), readable_project(user)],
+        BY_KEY.where(readable_project(user)),
+        {"key": parse_lookup(slug, parse_text)},
         options,
     )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
@@ -251,8 +253,8 @@ async def update_project(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(
-        session, Project, [Project.slug == parse_lookup(slug, parse_text), readable_project(user)]
+    row = await load_one(
+        session, BY_KEY.where(readable_project(user)), {"key": parse_lookup(slug, parse_text)}
     )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
@@ -271,8 +273,8 @@ async def delete_project(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Project. Honours If-Match."""
-    row = await load(
-        session, Project, [Project.slug == parse_lookup(slug, parse_text), readable_project(user)]
+    row = await load_one(
+        session, BY_KEY.where(readable_project(user)), {"key": parse_lookup(slug, parse_text)}
     )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)

@@ -11,7 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import joinedload, with_expression
 from starlette.responses import Response
@@ -28,7 +28,7 @@ from tasks.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -88,6 +88,8 @@ INCLUDES: dict[str, tuple[Any, Any, Any]] = {
     "project": (joinedload, Task.project, readable_project),
     "assignee": (joinedload, Task.assignee, readable_user),
 }
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(Task).where(Task.id == bindparam("key"))
 # References a client may set: attribute -> (wire name, model); all checked in one query (422 naming the field).
 REFERENCES: dict[str, tuple[str, Any]] = {
     "project_id": ("project_id", Project),
@@ -293,8 +295,8 @@ async def get_task(
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
     options += _with_computed(_computed(user))
-    row = await load(
-        session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)], options
+    row = await load_one(
+        session, BY_KEY.where(readable_task(user)), {"key": parse_lookup(id, parse_uuid)}, options
     )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
@@ -351,7 +353,9 @@ async def update_task(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)])
+    row = await load_one(
+        session, BY_KEY.where(readable_task(user)), {"key": parse_lookup(id, parse_uuid)}
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     await check_references(session, changes, REFERENCES)
@@ -372,7 +376,9 @@ async def delete_task(
     user: Any = Depends(required_user),
 ) -> Response:
     """Delete a Task. Honours If-Match."""
-    row = await load(session, Task, [Task.id == parse_lookup(id, parse_uuid), readable_task(user)])
+    row = await load_one(
+        session, BY_KEY.where(readable_task(user)), {"key": parse_lookup(id, parse_uuid)}
+    )
     await decide(request, session, row, _rules_delete(user), "delete", user)
     check_if_match(request, row)
     async with committing(session, "tasks", deleting=True):

@@ -11,6 +11,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.responses import Response
 
@@ -23,7 +24,7 @@ from tasks.crud import (
     filters,
     includes,
     keyset_page,
-    load,
+    load_one,
     order,
     parse_body,
 )
@@ -66,6 +67,8 @@ SORT_KEYS: dict[str, tuple[Any, bool, Any]] = {
 DEFAULT_SORT = "name,id"
 # Includable relations: wire name -> (loader, relationship, read rule of the embedded records).
 INCLUDES: dict[str, tuple[Any, Any, Any]] = {}
+# The row a read, update or delete loads, by its key: built once, so a request only binds the key.
+BY_KEY = select(User).where(User.id == bindparam("key"))
 
 
 def _to_wire(row: User, included: list[str]) -> dict[str, Any]:
@@ -128,8 +131,8 @@ async def get_user(
     """One User by id."""
     reject_unknown(request.query_params, frozenset({"include"}))
     options, included = includes(request.query_params.get("include"), INCLUDES, user)
-    row = await load(
-        session, User, [User.id == parse_lookup(id, parse_uuid), readable_user(user)], options
+    row = await load_one(
+        session, BY_KEY.where(readable_user(user)), {"key": parse_lookup(id, parse_uuid)}, options
     )
     return json_response(_to_wire(row, included), headers={"ETag": etag(row)})
 
@@ -146,7 +149,9 @@ async def update_user(
     changes = data.model_dump(include=data.model_fields_set)
     if not changes:
         raise invalid("", "send at least one field to change", "empty_update")
-    row = await load(session, User, [User.id == parse_lookup(id, parse_uuid), readable_user(user)])
+    row = await load_one(
+        session, BY_KEY.where(readable_user(user)), {"key": parse_lookup(id, parse_uuid)}
+    )
     await decide(request, session, row, _rules_update(user), "update", user)
     check_if_match(request, row)
     if changes.get("password_hash") is not None:
