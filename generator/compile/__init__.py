@@ -66,8 +66,11 @@ def to_python(expr: Expr, types: Mapping[int, Type], ir: AppIR, entity: str | No
                           computed=computed)  # fmt: skip
 
 
-def free_names(source: str) -> set[str]:
-    """The global names a compiled source reads (to decide imports; lambda parameters excluded)."""
-    tree = ast.parse(source, mode="eval")
-    bound = {a.arg for node in ast.walk(tree) if isinstance(node, ast.Lambda) for a in node.args.args}
-    return {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in bound}
+def free_names(*sources: str) -> set[str]:
+    """The global names compiled sources read (to decide imports; lambda parameters excluded)."""
+    names: set[str] = set()
+    for source in sources:
+        tree = ast.parse(source, mode="eval")
+        bound = {a.arg for node in ast.walk(tree) if isinstance(node, ast.Lambda) for a in node.args.args}
+        names |= {n.id for n in ast.walk(tree) if isinstance(n, ast.Name) and n.id not in bound}
+    return names

@@ -48,12 +48,7 @@ def _shown(rule) -> dict:  # type: ignore[no-untyped-def]
 
 def _names(ir: AppIR, rule_sets: list[OperationRulesIR], sources: tuple[str, ...] = ()) -> dict:
     """The models, helpers and modules the compiled source of ``rule_sets`` (and ``sources``) refers to."""
-    names: set[str] = set()
-    for rules in rule_sets:
-        for rule in rules.rules:
-            names |= free_names(rule.sql)
-    for source in sources:
-        names |= free_names(source)
+    names = free_names(*[rule.sql for rules in rule_sets for rule in rules.rules], *sources)
     names.discard("record")  # the parameter of a Python predicate
     tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
     return {
@@ -240,10 +235,7 @@ def _serializer_names(views: list[dict]) -> set[str]:
     sources = [value for v in views for _, value in (*v["fields"], *v["computed"])]
     sources += [c["value"] for v in views for c in v["python_computed"]]
     sources += [x for v in views for g in v["guarded"] for x in (g["value"], g["python"]) if x]
-    names: set[str] = set()
-    for source in sources:
-        names |= free_names(source)
-    return names
+    return free_names(*sources)
 
 
 _COMPUTED_PARSERS = {"boolean": "parse_bool", "integer": "parse_int", "decimal": "parse_decimal", "date": "parse_date",
@@ -279,11 +271,8 @@ def schema_imports(views: list[EntityApiView]) -> dict:
     """What schemas.py imports: the modules and names the annotations and defaults of its fields use."""
     fields = [f for v in views for f in (*v.create_fields, *v.update_fields)]
     # A field line is ``name: annotation = Field(..., alias=...)`` only when its wire name differs.
-    names: set[str] = {"Field"} if any(f.wire != f.name for f in fields) else set()
-    for f in fields:
-        names |= free_names(f.annotation)
-        if f.default is not None:
-            names |= free_names(f.default)
+    names = {"Field"} if any(f.wire != f.name for f in fields) else set()
+    names |= free_names(*[f.annotation for f in fields], *[f.default for f in fields if f.default is not None])
     return {"schema_modules": sorted(names & {"datetime", "decimal", "uuid"}),
             "schema_typing": sorted(names & _SCHEMA_IMPORTS["typing"]),
             "schema_pydantic": sorted({"BaseModel", "ConfigDict"} | (names & _SCHEMA_IMPORTS["pydantic"])),

@@ -13,8 +13,8 @@ from typing import Any
 
 from generator.compile import free_names
 
-# The parsers of the app's query module that compiled sources may name.
-_QUERY_PARSERS = frozenset({"one_of", "parse_bool", "parse_date", "parse_datetime", "parse_decimal", "parse_int",
+# The parsers of the app's query module that compiled sources may name (the workflow routers' too).
+QUERY_PARSERS = frozenset({"one_of", "parse_bool", "parse_date", "parse_datetime", "parse_decimal", "parse_int",
                             "parse_text", "parse_uuid"})
 _ORM_LOADERS = frozenset({"joinedload", "selectinload"})
 
@@ -37,10 +37,7 @@ def _source_names(ctx: dict[str, Any]) -> set[str]:
         sources.append(ctx["id_parse"])
     if ops & {"read", "update", "delete"}:
         sources += [e.lookup_parse, ctx["by_key"], ctx["load_statement"]]
-    names: set[str] = set()
-    for source in sources:
-        names |= free_names(source)
-    return names
+    return free_names(*sources)
 
 
 def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
@@ -66,7 +63,7 @@ def router_imports(ctx: dict[str, Any]) -> dict[str, Any]:
     crud |= {"check_references"} if e.refs and ops & {"create", "update"} else set()
     crud |= {"broken_invariant"} if ctx["python_invariants"] or ctx["sql_invariants"] else set()
 
-    query = names & _QUERY_PARSERS
+    query = names & QUERY_PARSERS
     query |= {"parse_limit"} if "list" in ops else set()
     query |= {"parse_offset"} if "list" in ops and e.pagination != "cursor" else set()
     query |= {"parse_param"} if "list" in ops and ctx["computed_filters"] else set()

@@ -190,9 +190,7 @@ def _notification_view(e: EntityIR, n, index: int) -> dict[str, Any]:
 
 
 def _names(ir: AppIR, sources: list[str]) -> dict[str, list[str]]:
-    names: set[str] = set()
-    for s in sources:
-        names |= free_names(s)
+    names = free_names(*sources)
     tables = {e.name for e in ir.entities} | {t.name for t in ir.link_tables}
     # notifications.py defines its own ``_utcnow`` (the models module's twin): only ``_today`` is imported.
     return {"models": sorted(names & tables), "helpers": sorted(names & {"_today"}),

@@ -25,6 +25,7 @@ from generator.layout import call, one_tuple, py_str
 from generator.targets.api import _input_type, api_view, read_filter
 from generator.targets.app import _combined, _shown
 from generator.targets.extensions import hook_view
+from generator.targets.router_imports import QUERY_PARSERS
 
 if TYPE_CHECKING:  # generator.targets imports this module: import it back lazily
     from generator.targets import TemplateFile
@@ -345,9 +346,6 @@ _TYPING = frozenset({"Annotated", "Literal"})
 _PYDANTIC = frozenset({"AwareDatetime", "Field", "StringConstraints"})
 _MODULES = frozenset({"datetime", "decimal", "uuid"})
 _BUILTINS = frozenset(dir(builtins))
-# The parsers of the app's query module that compiled sources (a lookup, a sort key) may name.
-_QUERY_PARSERS = frozenset({"one_of", "parse_bool", "parse_date", "parse_datetime", "parse_decimal", "parse_int",
-                            "parse_text", "parse_uuid"})
 
 
 def _router_imports(ir: AppIR, e: EntityIR, ctx: dict[str, Any]) -> dict[str, Any]:
@@ -372,13 +370,8 @@ def _router_imports(ir: AppIR, e: EntityIR, ctx: dict[str, Any]) -> dict[str, An
         sources += [ctx["list_combined"]] if ctx["list_combined"] else []
     if cmds:
         sources += ctx["load_where"], ctx["approvals_where"]
-    names: set[str] = set()
-    for source in sources:
-        names |= free_names(source)
-    annotations: set[str] = set()
-    for c in cmds:
-        for f in c["input_fields"]:
-            annotations |= free_names(f["annotation"])
+    names = free_names(*sources)
+    annotations = free_names(*[f["annotation"] for c in cmds for f in c["input_fields"]])
 
     tables = {x.name for x in ir.entities} | {t.name for t in ir.link_tables}
     models = (names & tables) | {r["target"] for c in cmds for r in c["refs"]} \
@@ -402,7 +395,7 @@ def _router_imports(ir: AppIR, e: EntityIR, ctx: dict[str, Any]) -> dict[str, An
                                             for c in cmds) else set()
     problems |= {"Problem"} if queries and not listed else set()
 
-    query = names & _QUERY_PARSERS
+    query = names & QUERY_PARSERS
     query |= {k["parse"] for q in queries for k in q["sort_keys"]} - _BUILTINS if listed else set()
     query |= {"parse_lookup", ctx["lookup_parse"]} - _BUILTINS if cmds else set()
     query |= {"parse_limit", "reject_unknown"} if listed else set()
